@@ -1,0 +1,82 @@
+"""Events a search yields. Front ends render these and nothing else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from plansearch.models.base import Usage
+from plansearch.result import Candidate, SearchResult, SearchStats
+
+
+@dataclass(frozen=True)
+class StageStarted:
+    """A stage of the method began (e.g. "observations", "sketches", "code")."""
+
+    stage: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class CallStarted:
+    """A model call went out (or to the cache)."""
+
+    call_id: int
+    stage: str
+    in_flight: int
+
+
+@dataclass(frozen=True)
+class CallFinished:
+    """A model call ended; `error` is set when it failed after retries."""
+
+    call_id: int
+    stage: str
+    usage: Usage
+    from_cache: bool
+    seconds: float
+    error: str | None
+    stats: SearchStats
+    in_flight: int
+
+
+@dataclass(frozen=True)
+class CallRetrying:
+    """A call failed with a transient error and will be retried after `delay` seconds."""
+
+    call_id: int
+    stage: str
+    reason: str
+    delay: float
+
+
+@dataclass(frozen=True)
+class BranchDropped:
+    """A branch of the search was abandoned (parse failure, failed call)."""
+
+    stage: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class CandidateReady:
+    """A new program was written."""
+
+    candidate: Candidate
+
+
+@dataclass(frozen=True)
+class SearchFinished:
+    """The search ended; `result` holds everything that finished."""
+
+    result: SearchResult
+
+
+SearchEvent = (
+    StageStarted
+    | CallStarted
+    | CallFinished
+    | CallRetrying
+    | BranchDropped
+    | CandidateReady
+    | SearchFinished
+)

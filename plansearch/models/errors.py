@@ -1,0 +1,83 @@
+"""Typed model errors. Each maps to one message a user can act on."""
+
+from __future__ import annotations
+
+
+class ModelError(Exception):
+    """Base of every error a provider raises.
+
+    `retryable` says whether the same request may succeed later; `fatal` says whether the
+    whole search should stop (nothing else will work either, e.g. a bad key).
+    """
+
+    retryable: bool = False
+    fatal: bool = False
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
+class MissingKeyError(ModelError):
+    """No API key was configured for a provider that needs one."""
+
+    fatal = True
+
+
+class AuthenticationFailed(ModelError):
+    """The endpoint rejected the key."""
+
+    fatal = True
+
+
+class ModelNotFound(ModelError):
+    """The endpoint does not know the model."""
+
+    fatal = True
+
+
+class QuotaExceeded(ModelError):
+    """The account is out of credit or quota (not a transient rate limit)."""
+
+    fatal = True
+
+
+class RateLimited(ModelError):
+    """429: too many requests; retry after a pause."""
+
+    retryable = True
+
+
+class Overloaded(ModelError):
+    """529 or 503: the service is overloaded; retry after a pause."""
+
+    retryable = True
+
+
+class ServerError(ModelError):
+    """5xx from the endpoint."""
+
+    retryable = True
+
+
+class RequestTimedOut(ModelError):
+    """No complete reply within the timeout."""
+
+    retryable = True
+
+
+class EndpointUnreachable(ModelError):
+    """The endpoint could not be reached (connection refused, DNS, reset)."""
+
+    retryable = True
+
+
+class MalformedReply(ModelError):
+    """The endpoint answered with something that is not a valid reply (bad JSON, cut body)."""
+
+    retryable = True
+
+
+class BadRequest(ModelError):
+    """The endpoint refused this request (e.g. prompt too long); retrying will not help."""

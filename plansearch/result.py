@@ -1,0 +1,103 @@
+"""Candidates and search results: the stable, documented output schema (version 1)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from plansearch.models.base import Usage
+
+SCHEMA_VERSION = 1
+
+
+class Plan(BaseModel):
+    """The natural-language reasoning a candidate was written from (its provenance)."""
+
+    observation_path: list[list[str]] = Field(
+        default_factory=list,
+        description="Observations per layer on the way to this node: first-order, then the "
+        "second-order ones derived from them.",
+    )
+    observations: list[str] = Field(
+        default_factory=list, description="The observations the sketch was asked to use."
+    )
+    sketch: str | None = Field(None, description="The natural-language solution sketch.")
+    criticism: str | None = Field(
+        None, description="The coach's criticism, when this candidate follows the fixed sketch."
+    )
+    fixed_sketch: str | None = Field(
+        None, description="The sketch after the fix, when this candidate follows it."
+    )
+    pseudocode: str | None = Field(None, description="Pseudocode the code was written from.")
+
+    def headline(self) -> str:
+        """A one-line summary: the first sentence of the sketch the code follows."""
+        text = self.fixed_sketch or self.sketch or ""
+        for line in text.splitlines():
+            line = line.strip().lstrip("#*-> ").strip()
+            if len(line) > 3:
+                return line if len(line) <= 160 else line[:157] + "..."
+        return "(no plan: sampled directly)"
+
+
+class Candidate(BaseModel):
+    """One program the search produced, with the plan behind it and what it cost."""
+
+    id: str = Field(description="Stable id within a run, e.g. 'c7'.")
+    index: int = Field(description="1-based order in which candidates were written.")
+    strategy: str
+    code: str
+    plan: Plan = Field(default_factory=Plan)
+    branch_usage: Usage = Field(
+        default_factory=Usage,
+        description="Tokens of every call on this candidate's path from the root "
+        "(calls shared with other candidates count fully for each).",
+    )
+    truncated: bool = Field(False, description="The code reply hit max_tokens.")
+
+
+class FinishReason(StrEnum):
+    """Why a search ended."""
+
+    COMPLETED = "completed"
+    MAX_CALLS = "max_calls"
+    MAX_OUTPUT_TOKENS = "max_output_tokens"
+    MAX_CANDIDATES = "max_candidates"
+    DEADLINE = "deadline"
+    CANCELLED = "cancelled"
+    ERROR = "error"
+
+
+class SearchStats(BaseModel):
+    """Counters of a finished (or stopped) search."""
+
+    calls: int = Field(0, description="Model calls answered (from the endpoint or the cache).")
+    cached_calls: int = Field(0, description="Of those, answered from the response cache.")
+    failed_calls: int = Field(0, description="Calls that failed after retries.")
+    retries: int = Field(0, description="Retried attempts (429, 529, 5xx, timeouts).")
+    parse_failures: int = Field(0, description="Replies that could not be parsed.")
+    dropped_branches: int = Field(0, description="Branches abandoned after failures.")
+    truncated_replies: int = Field(0, description="Replies cut off by max_tokens.")
+    empty_replies: int = Field(0, description="Replies with no text.")
+    nodes: int = Field(0, description="Distinct observation sets turned into sketches.")
+    graph_depth: int = Field(0, description="Longest chain of dependent model calls.")
+    usage: Usage = Field(default_factory=Usage)
+    wall_seconds: float = 0.0
+
+
+class SearchResult(BaseModel):
+    """The whole outcome of a search, as `plansearch solve --json` prints it."""
+
+    schema_version: int = SCHEMA_VERSION
+    problem: str = Field(description="Entry point, or the first line of the statement.")
+    strategy: str
+    provider: str
+    model: str
+    finish_reason: FinishReason
+    message: str | None = Field(None, description="Why it stopped, for a person.")
+    stats: SearchStats
+    candidates: list[Candidate]
+    errors: list[str] = Field(
+        default_factory=list, description="Distinct failures seen (never containing a key)."
+    )
