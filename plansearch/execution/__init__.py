@@ -1,0 +1,1 @@
+"""Running candidates against tests, isolated and in parallel."""
