@@ -1,0 +1,527 @@
+"""Finding the tests that rank candidates, without ever importing or running user code.
+
+Sources: the problem's docstring examples, plain ``assert`` blocks, pytest-style test
+functions in the workspace that use the function, an explicit tests file, and the sample
+cases of a competition statement. Test files are read and parsed with `ast` only.
+
+Workspace test functions are taken when they need no arguments: pytest fixtures and
+``parametrize`` need pytest's own runner, so such tests are left out, as are tests marked
+``skip``/``skipif``/``xfail``. A test inside a class is named ``Class.test`` in
+`TestCase.function`; the runner instantiates the class (``unittest.TestCase`` subclasses
+with the test's name) and calls the method.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from plansearch.execution.model import TestCase
+from plansearch.problem import Problem
+
+MAX_TEST_FILES = 400
+"""Most test files read during one workspace discovery."""
+MAX_TEST_FILE_BYTES = 1_000_000
+"""Larger test files are skipped."""
+MAX_DIRECTORIES = 5_000
+"""Most directories visited during one workspace discovery."""
+
+_SKIPPED_DIRS = frozenset({"node_modules", "__pycache__", "site-packages", "build", "dist"})
+_SKIP_MARKS = frozenset({"skip", "skipif", "xfail", "skipIf", "skipUnless", "expectedFailure"})
+
+
+def tests_from_examples(problem: Problem) -> list[TestCase]:
+    """One test per docstring example; doctest examples compare printed output."""
+    source = "docstring" if problem.signature else "statement"
+    return [
+        TestCase(
+            trusted=True,
+            id=f"{source}#{number}",
+            kind="docstring",
+            source=source,
+            call=example.call,
+            expected=example.expected,
+            doctest_output=example.kind == "doctest",
+            line=example.line,
+        )
+        for number, example in enumerate(problem.examples, start=1)
+    ]
+
+
+def tests_from_asserts(
+    code: str, source: str, *, kind: Literal["assert", "file"] = "assert"
+) -> list[TestCase]:
+    """One test per top-level ``assert`` in `code`.
+
+    Each test's code is the text up to its assert, with the other asserts blanked out, so
+    the setup it needs runs and tracebacks keep the file's line numbers. Text that is not
+    Python as a whole (a statement with asserts in it) gives one test per line that is an
+    ``assert`` statement on its own.
+    """
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return _asserts_in_text(code, source, kind)
+    lines = code.split("\n")
+    asserts = [node for node in tree.body if isinstance(node, ast.Assert)]
+    tests = []
+    for position, node in enumerate(asserts):
+        end = _end(node)
+        kept = list(lines[:end])
+        for other in asserts[:position]:
+            for n in range(other.lineno, _end(other) + 1):
+                kept[n - 1] = ""
+        tests.append(
+            TestCase(
+                trusted=True,
+                id=f"{source}:{node.lineno}",
+                kind=kind,
+                source=source,
+                code="\n".join(kept) + "\n",
+                line=node.lineno,
+            )
+        )
+    return tests
+
+
+def tests_from_file(path: Path, *, source: str | None = None) -> list[TestCase]:
+    """The tests of an explicit tests file: its test functions, or else its asserts.
+
+    Every test function counts (the person chose the file). Raises OSError when the file
+    cannot be read.
+    """
+    label = source or path.as_posix()
+    code = path.read_text(encoding="utf-8")
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return tests_from_asserts(code, label, kind="file")
+    tests = [_pytest_case(label, code, test) for test in _test_functions(tree) if test.runnable]
+    return tests or tests_from_asserts(code, label, kind="file")
+
+
+def discover_workspace_tests(
+    root: Path,
+    problem: Problem,
+    module_name: str,
+    *,
+    max_files: int = MAX_TEST_FILES,
+    max_bytes: int = MAX_TEST_FILE_BYTES,
+) -> list[TestCase]:
+    """Test functions in ``test_*.py`` / ``*_test.py`` under `root` that use the function.
+
+    A test uses it when its body (or a helper of the same file it calls) refers to the
+    function imported from `module_name` (``from mod import fn``, ``mod.fn``, a star
+    import), or, for a method, accesses ``.method`` in a file that imports the class.
+    Virtual environments, ``node_modules``, build output and hidden directories are skipped.
+    """
+    if problem.entry_point is None:
+        return []
+    target = _Target.of(problem, module_name)
+    own = Path(problem.source_path).resolve() if problem.source_path else None
+    tests: list[TestCase] = []
+    for path in _test_files(root, max_files, max_bytes):
+        if path.resolve() == own:
+            continue
+        try:
+            code = path.read_text(encoding="utf-8")
+            tree = ast.parse(code)
+        except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+            continue
+        label = path.relative_to(root).as_posix()
+        users = _Uses.scan(tree, target)
+        tests += [
+            _pytest_case(label, code, test)
+            for test in _test_functions(tree)
+            if test.runnable and users.covers(test)
+        ]
+    return tests
+
+
+def stdio_cases(statement: str) -> list[TestCase]:
+    """Sample input/output pairs of a competition statement, as stdin/stdout tests.
+
+    Recognises ``Sample Input 1`` / ``Sample Output 1``, ``Example Input``, and plain
+    ``Input`` / ``Output`` headings (alone on a line, or ``Input: 3 4``), in plain text or
+    Markdown (``##`` headings, bold, code fences). A block is what follows its heading up to
+    the next heading; explanation paragraphs after it are dropped, and a block that reads
+    as prose (an input format description) is not a sample.
+    """
+    cases: list[TestCase] = []
+    pending: _Section | None = None
+    for section in _sections(statement.split("\n")):
+        if section.which == "input":
+            pending = section
+            continue
+        if pending is None or section.number not in (None, pending.number):
+            continue
+        given, wanted = pending.sample_text(), section.sample_text()
+        if given is not None and wanted is not None:
+            cases.append(
+                TestCase(
+                    trusted=True,
+                    id=f"sample{pending.number or len(cases) + 1}",
+                    kind="stdio",
+                    source="statement",
+                    stdin=given,
+                    expected_stdout=wanted,
+                    line=pending.line,
+                )
+            )
+        pending = None
+    return cases
+
+
+@dataclass(frozen=True)
+class _Target:
+    """The function under test as test files may name it."""
+
+    module: str
+    function: str
+    class_name: str | None
+
+    @classmethod
+    def of(cls, problem: Problem, module_name: str) -> _Target:
+        assert problem.entry_point is not None
+        qualname = problem.qualname or problem.entry_point
+        owner = qualname.rsplit(".", 1)[0] if "." in qualname else None
+        return cls(module_name, problem.entry_point, owner.split(".")[0] if owner else None)
+
+    def is_module(self, imported: str) -> bool:
+        """Whether an imported dotted name may be our module (allowing a package prefix)."""
+        if not imported:
+            return False
+        return (
+            imported == self.module
+            or self.module.endswith("." + imported)
+            or imported.endswith("." + self.module)
+        )
+
+    @property
+    def imported_name(self) -> str:
+        """What a test imports from the module: the function, or the method's class."""
+        return self.class_name or self.function
+
+
+@dataclass
+class _Uses:
+    """Which names of a test file lead to the function under test."""
+
+    target: _Target
+    reachable: bool = True
+    names: set[str] = field(default_factory=set)
+    modules: set[str] = field(default_factory=set)
+    helpers: set[str] = field(default_factory=set)
+
+    @classmethod
+    def scan(cls, tree: ast.Module, target: _Target) -> _Uses:
+        uses = cls(target)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                uses._from_import(node)
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if target.is_module(alias.name):
+                        uses.modules.add(alias.asname or alias.name)
+        if target.class_name is not None:
+            # a method is reached through its class, which the file must name somewhere
+            uses.reachable = any(uses._refers(node) for node in ast.walk(tree))
+        functions = [n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+        changed = True
+        while changed:
+            changed = False
+            for function in functions:
+                if function.name not in uses.helpers and uses._calls(function):
+                    uses.helpers.add(function.name)
+                    changed = True
+        return uses
+
+    def covers(self, test: _TestFunction) -> bool:
+        """Whether the test uses the function under test."""
+        return self.reachable and self._calls(test.node)
+
+    def _from_import(self, node: ast.ImportFrom) -> None:
+        origin = node.module or ""
+        for alias in node.names:
+            bound = alias.asname or alias.name
+            if self.target.is_module(origin):
+                if alias.name in ("*", self.target.imported_name):
+                    self.names.add(self.target.imported_name if alias.name == "*" else bound)
+            elif self.target.is_module(f"{origin}.{alias.name}" if origin else alias.name):
+                self.modules.add(bound)
+
+    def _calls(self, function: ast.AST) -> bool:
+        """Whether a function's body reaches the function under test (or a helper that does)."""
+        for node in ast.walk(function):
+            if isinstance(node, ast.Name) and node.id in self.helpers:
+                return True
+            if self.target.class_name is None:
+                if self._refers(node):
+                    return True
+            elif isinstance(node, ast.Attribute) and node.attr == self.target.function:
+                return True
+        return False
+
+    def _refers(self, node: ast.AST) -> bool:
+        """Whether `node` names the imported function (or class) directly or via the module."""
+        wanted = self.target.imported_name
+        if isinstance(node, ast.Name):
+            return node.id in self.names
+        if isinstance(node, ast.Attribute) and node.attr == wanted:
+            return _dotted(node.value) in self.modules
+        return False
+
+
+@dataclass(frozen=True)
+class _TestFunction:
+    node: ast.FunctionDef | ast.AsyncFunctionDef
+    owner: ast.ClassDef | None
+    runnable: bool
+
+    @property
+    def qualname(self) -> str:
+        return f"{self.owner.name}.{self.node.name}" if self.owner else self.node.name
+
+
+def _test_functions(tree: ast.Module) -> Iterator[_TestFunction]:
+    """Test functions as pytest collects them: ``test*`` functions, ``Test*`` classes'
+    ``test*`` methods, and the tests of ``unittest.TestCase`` subclasses."""
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith(
+            "test"
+        ):
+            yield _TestFunction(node, None, _runnable(node, method=False))
+        elif isinstance(node, ast.ClassDef) and _is_test_class(node):
+            skipped = _marked_skip(node)
+            for member in node.body:
+                if isinstance(member, ast.FunctionDef | ast.AsyncFunctionDef) and (
+                    member.name.startswith("test")
+                ):
+                    runnable = not skipped and _runnable(member, method=True)
+                    yield _TestFunction(member, node, runnable)
+
+
+def _is_test_class(node: ast.ClassDef) -> bool:
+    if any(_dotted(base).split(".")[-1] == "TestCase" for base in node.bases):
+        return True
+    has_init = any(isinstance(m, ast.FunctionDef) and m.name == "__init__" for m in node.body)
+    return node.name.startswith("Test") and not has_init
+
+
+def _runnable(node: ast.FunctionDef | ast.AsyncFunctionDef, *, method: bool) -> bool:
+    """Callable without pytest: no required arguments (fixtures) and no skip marks."""
+    args = node.args
+    positional = [*args.posonlyargs, *args.args][1 if method else 0 :]
+    required = len(positional) - len(args.defaults)
+    required += sum(default is None for default in args.kw_defaults)
+    return required <= 0 and not _marked_skip(node)
+
+
+def _marked_skip(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> bool:
+    for decorator in node.decorator_list:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if _dotted(target).split(".")[-1] in _SKIP_MARKS:
+            return True
+    return False
+
+
+def _pytest_case(source: str, code: str, test: _TestFunction) -> TestCase:
+    return TestCase(
+        trusted=True,
+        id=f"{source}::{test.qualname.replace('.', '::')}",
+        kind="pytest",
+        source=source,
+        code=code,
+        function=test.qualname,
+        line=test.node.lineno,
+    )
+
+
+def _test_files(root: Path, max_files: int, max_bytes: int) -> list[Path]:
+    """Test files under `root`, in a stable order, within the bounds."""
+    found: list[Path] = []
+    for visited, (folder, dirs, files) in enumerate(os.walk(root)):
+        if visited >= MAX_DIRECTORIES:
+            break
+        here = Path(folder)
+        dirs[:] = sorted(d for d in dirs if not _skipped_dir(here / d))
+        for name in sorted(files):
+            if not name.endswith(".py") or not (
+                name.startswith("test_") or name.endswith("_test.py")
+            ):
+                continue
+            path = here / name
+            try:
+                if path.stat().st_size > max_bytes:
+                    continue
+            except OSError:
+                continue
+            found.append(path)
+            if len(found) >= max_files:
+                return found
+    return found
+
+
+def _skipped_dir(path: Path) -> bool:
+    name = path.name
+    return (
+        name.startswith(".")
+        or name in _SKIPPED_DIRS
+        or name.endswith(".egg-info")
+        or (path / "pyvenv.cfg").exists()
+    )
+
+
+def _asserts_in_text(text: str, source: str, kind: Literal["assert", "file"]) -> list[TestCase]:
+    tests = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        statement = line.strip().rstrip("`")
+        if not statement.startswith("assert "):
+            continue
+        try:
+            ast.parse(statement)
+        except SyntaxError:
+            continue
+        tests.append(
+            TestCase(
+                trusted=True,
+                id=f"{source}:{number}",
+                kind=kind,
+                source=source,
+                code=statement + "\n",
+                line=number,
+            )
+        )
+    return tests
+
+
+def _dotted(node: ast.expr) -> str:
+    """``a.b.c`` for a chain of attribute accesses on a name, else ""."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = _dotted(node.value)
+        return f"{base}.{node.attr}" if base else ""
+    return ""
+
+
+def _end(node: ast.stmt) -> int:
+    assert node.end_lineno is not None
+    return node.end_lineno
+
+
+# Competition statements ------------------------------------------------------------------
+
+_HEADING = re.compile(
+    r"^(?P<kind>sample|example)?s?\s*(?P<which>input|output)s?(?:\s*#?\s*(?P<number>\d+))?"
+    r"\s*(?::\s*(?P<rest>.*))?$",
+    re.IGNORECASE,
+)
+_OTHER_HEADING = re.compile(
+    r"^(?:notes?|explanation|constraints|examples?|samples?|sample tests?|example \d+|"
+    r"sample \d+|test cases?)\s*:?$",
+    re.IGNORECASE,
+)
+_FUNCTION_WORDS = frozenset(
+    {"the", "a", "an", "of", "is", "are", "to", "in", "and", "we", "this", "that", "for"}
+    | {"each", "contains", "print", "output", "input", "line", "lines", "integer", "integers"}
+)
+
+
+@dataclass
+class _Section:
+    which: Literal["input", "output"]
+    number: str | None
+    line: int
+    sample: bool
+    lines: list[str] = field(default_factory=list)
+
+    def sample_text(self) -> str | None:
+        """The block as program text, or None when it is empty or a format description."""
+        fenced = _fenced(self.lines)
+        if fenced is not None:
+            body = fenced
+        else:
+            paragraphs = _paragraphs(self.lines)
+            if not paragraphs or (not self.sample and _is_prose(paragraphs[0])):
+                return None
+            body = paragraphs[0]
+            for paragraph in paragraphs[1:]:
+                if _is_prose(paragraph):
+                    break
+                body = [*body, "", *paragraph]
+        text = "\n".join(line.rstrip() for line in _dedent(body)).strip("\n")
+        return text + "\n" if text.strip() else None
+
+
+def _sections(lines: list[str]) -> Iterator[_Section]:
+    current: _Section | None = None
+    for number, raw in enumerate(lines, start=1):
+        heading = _heading_text(raw)
+        match = _HEADING.match(heading)
+        if match or _OTHER_HEADING.match(heading):
+            if current is not None:
+                yield current
+            current = None
+            if match:
+                which: Literal["input", "output"] = (
+                    "input" if match["which"].lower() == "input" else "output"
+                )
+                current = _Section(which, match["number"], number, match["kind"] is not None)
+                if match["rest"]:
+                    current.lines.append(match["rest"])
+        elif current is not None:
+            current.lines.append(raw.rstrip("\r"))
+    if current is not None:
+        yield current
+
+
+def _heading_text(line: str) -> str:
+    """A line without Markdown heading marks, emphasis and surrounding space."""
+    return re.sub(r"[*_`]+", "", line.strip().lstrip("#")).strip()
+
+
+def _fenced(lines: list[str]) -> list[str] | None:
+    """The content of the first ``` fence in a block, if it has one."""
+    starts = [i for i, line in enumerate(lines) if line.strip().startswith("```")]
+    if len(starts) < 2:
+        return None
+    return lines[starts[0] + 1 : starts[1]]
+
+
+def _paragraphs(lines: list[str]) -> list[list[str]]:
+    paragraphs: list[list[str]] = []
+    current: list[str] = []
+    for line in [*lines, ""]:
+        if line.strip():
+            current.append(line)
+        elif current:
+            paragraphs.append(current)
+            current = []
+    return paragraphs
+
+
+def _is_prose(paragraph: list[str]) -> bool:
+    """Whether a paragraph reads as English sentences rather than data."""
+    for line in paragraph:
+        words = line.split()
+        alphabetic = [w for w in words if re.fullmatch(r"[A-Za-z][A-Za-z'\u2019,.;:()-]*", w)]
+        function_words = [w for w in words if w.lower().strip(".,;:()") in _FUNCTION_WORDS]
+        if (
+            len(alphabetic) >= 3
+            and len(function_words) >= 2
+            and len(alphabetic) >= 0.4 * len(words)
+        ):
+            return True
+    return False
+
+
+def _dedent(lines: list[str]) -> list[str]:
+    indents = [len(line) - len(line.lstrip()) for line in lines if line.strip()]
+    cut = min(indents, default=0)
+    return [line[cut:] for line in lines]
