@@ -1,0 +1,264 @@
+"""Ordering candidates by the tests they pass and by how many others behave the same.
+
+The order, most important first:
+
+1. candidates that were run before those that were not;
+2. the number of trusted tests passed (every candidate runs the same tests);
+3. the size of the candidate's behaviour cluster (candidates whose status and actual output
+   are identical on every test, model-written ones included): a behaviour many independent
+   programs share is more likely right (AlphaCode, CodeT);
+4. the candidate's index (the order in which it was written).
+
+Within each group of equal trusted results, one representative of each cluster (its first
+member in that order) comes before the rest, so the top of the list holds distinct ideas.
+Members of a cluster always share their trusted results, so this never lifts a candidate
+above one that passes more trusted tests.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, Field
+
+from plansearch.execution.model import CandidateRun, TestCase, TestOutcome, TestStatus
+from plansearch.result import Candidate
+
+Signature = tuple[tuple[str, str | None], ...]
+"""A behaviour: (status, actual output) on every test, in test order."""
+
+
+_LABELS = {"docstring": "docstring examples", "statement": "statement examples"}
+
+
+class Failure(BaseModel):
+    """The first trusted test a candidate did not pass."""
+
+    test_id: str
+    source: str
+    status: TestStatus
+    message: str
+
+
+class RankedCandidate(BaseModel):
+    """One candidate's place in the ranking, and why."""
+
+    rank: int = Field(description="1-based position.")
+    candidate_id: str
+    index: int = Field(description="The candidate's 1-based writing order.")
+    tested: bool = Field(description="It has run against at least one test.")
+    trusted_passed: int
+    trusted_total: int
+    tally: dict[str, tuple[int, int]] = Field(
+        description="Trusted tests (passed, total) per source, e.g. {'docstring': (5, 5)}."
+    )
+    tally_text: str = Field(description="e.g. '5/5 docstring examples, 12/12 of tests/x.py'.")
+    passes_all: bool = Field(description="Passes every trusted test (and there is one).")
+    first_failure: Failure | None = None
+    cluster: int | None = Field(
+        None,
+        description="Behaviour cluster, numbered by rank of its best member; None if untested.",
+    )
+    cluster_size: int = Field(0, description="Candidates in the cluster, this one included.")
+    representative: bool = Field(False, description="First of its cluster in this ranking.")
+    explanation: str = Field(description="One line: why it is here.")
+
+
+class Diversity(BaseModel):
+    """How varied the run's candidates are."""
+
+    candidates: int
+    tested: int
+    behaviour_clusters: int = Field(description="Distinct behaviours among tested candidates.")
+    distinct_plans: int = Field(
+        description="Distinct sketches (normalised text) among candidates written from one."
+    )
+
+
+class Ranking(BaseModel):
+    """Candidates in rank order, with the run's diversity."""
+
+    candidates: list[RankedCandidate]
+    trusted_tests: int
+    passing: int = Field(description="Candidates passing every trusted test.")
+    diversity: Diversity
+
+
+def rank(
+    candidates: Sequence[Candidate],
+    runs: Mapping[str, CandidateRun],
+    tests: Sequence[TestCase],
+) -> Ranking:
+    """Rank `candidates` by their `runs` (keyed by candidate id) on `tests`."""
+    trusted = [test for test in tests if test.trusted]
+    scores = {c.id: _score(runs.get(c.id), tests) for c in candidates}
+    members: dict[Signature, list[str]] = {}
+    for candidate in candidates:
+        score = scores[candidate.id]
+        if score.signature is not None:
+            members.setdefault(score.signature, []).append(candidate.id)
+
+    def size(candidate: Candidate) -> int:
+        signature = scores[candidate.id].signature
+        return len(members[signature]) if signature is not None else 0
+
+    def key(candidate: Candidate) -> tuple[object, ...]:
+        s = scores[candidate.id]
+        return (
+            not s.tested,
+            -s.passed,
+            -size(candidate),
+            candidate.index,
+            candidate.id,
+        )
+
+    ordered = sorted(candidates, key=key)
+    ordered = _representatives_first(ordered, scores)
+    cluster_ids: dict[Signature, int] = {}
+    untested = "not run yet" if tests else "no tests"
+    ranked = []
+    for position, candidate in enumerate(ordered, start=1):
+        score = scores[candidate.id]
+        signature = score.signature
+        first = signature is not None and signature not in cluster_ids
+        if signature is not None and first:
+            cluster_ids[signature] = len(cluster_ids) + 1
+        ranked.append(
+            RankedCandidate(
+                rank=position,
+                candidate_id=candidate.id,
+                index=candidate.index,
+                tested=score.tested,
+                trusted_passed=score.passed,
+                trusted_total=len(trusted),
+                tally=score.tally,
+                tally_text=_tally_text(score.tally) if score.tested else untested,
+                passes_all=score.tested and 0 < len(trusted) == score.passed,
+                first_failure=score.failure,
+                cluster=cluster_ids[signature] if signature is not None else None,
+                cluster_size=size(candidate),
+                representative=first,
+                explanation=_explain(score, len(trusted), size(candidate), len(members), tests),
+            )
+        )
+    return Ranking(
+        candidates=ranked,
+        trusted_tests=len(trusted),
+        passing=sum(r.passes_all for r in ranked),
+        diversity=Diversity(
+            candidates=len(candidates),
+            tested=sum(s.tested for s in scores.values()),
+            behaviour_clusters=len(members),
+            distinct_plans=len({p for c in candidates if (p := _plan_text(c))}),
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class _Score:
+    """What one candidate's run says, computed once."""
+
+    tested: bool
+    passed: int = 0
+    tally: dict[str, tuple[int, int]] = field(default_factory=dict)
+    failure: Failure | None = None
+    signature: Signature | None = None
+
+
+def _score(run: CandidateRun | None, tests: Sequence[TestCase]) -> _Score:
+    if run is None or not tests:
+        return _Score(tested=False)
+    outcomes: dict[str, TestOutcome] = {o.test_id: o for o in run.outcomes}
+    tally: dict[str, tuple[int, int]] = {}
+    passed = 0
+    failure = None
+    for test in tests:
+        if not test.trusted:
+            continue
+        outcome = outcomes.get(test.id)
+        ok = outcome is not None and outcome.status is TestStatus.PASS
+        done, total = tally.get(test.source, (0, 0))
+        tally[test.source] = (done + ok, total + 1)
+        passed += ok
+        if not ok and failure is None:
+            failure = Failure(
+                test_id=test.id,
+                source=test.source,
+                status=outcome.status if outcome else TestStatus.EXECUTOR_ERROR,
+                message=outcome.message if outcome else "no result for this test",
+            )
+    signature = tuple(
+        (o.status.value, o.actual) if (o := outcomes.get(test.id)) else ("missing", None)
+        for test in tests
+    )
+    return _Score(True, passed, tally, failure, signature)
+
+
+def _representatives_first(
+    ordered: list[Candidate], scores: Mapping[str, _Score]
+) -> list[Candidate]:
+    """Within each run of equal trusted results, each cluster's first member goes first."""
+    out: list[Candidate] = []
+    start = 0
+    while start < len(ordered):
+        head = scores[ordered[start].id]
+        end = start
+        while end < len(ordered) and _same_tier(scores[ordered[end].id], head):
+            end += 1
+        group = ordered[start:end]
+        firsts: list[Candidate] = []
+        rest: list[Candidate] = []
+        seen: set[object] = set()
+        for candidate in group:
+            signature = scores[candidate.id].signature
+            if signature is None or signature not in seen:
+                firsts.append(candidate)
+                seen.add(signature)
+            else:
+                rest.append(candidate)
+        out += firsts + rest
+        start = end
+    return out
+
+
+def _same_tier(a: _Score, b: _Score) -> bool:
+    return (a.tested, a.passed) == (b.tested, b.passed)
+
+
+def _explain(
+    score: _Score, trusted: int, cluster_size: int, clusters: int, tests: Sequence[TestCase]
+) -> str:
+    if not tests:
+        return "not tested: no tests were found"
+    if not score.tested:
+        return "not run yet"
+    if trusted == 0:
+        result = "no trusted tests"
+    elif score.passed == trusted:
+        result = f"passes all {trusted} trusted tests" if trusted > 1 else "passes the trusted test"
+    elif score.passed == 0:
+        result = f"passes none of {trusted} trusted tests"
+    else:
+        result = f"passes {score.passed} of {trusted} trusted tests"
+    others = cluster_size - 1
+    if others > 0:
+        return f"{result}; same behaviour as {others} other{'s' if others > 1 else ''}"
+    if clusters > 1:
+        return f"{result}; behaves unlike every other candidate"
+    return result
+
+
+def _tally_text(tally: Mapping[str, tuple[int, int]]) -> str:
+    parts = []
+    for source, (passed, total) in tally.items():
+        label = _LABELS.get(source)
+        parts.append(f"{passed}/{total} {label}" if label else f"{passed}/{total} of {source}")
+    return ", ".join(parts) if parts else "no trusted tests"
+
+
+def _plan_text(candidate: Candidate) -> str:
+    """The sketch the code follows, normalised (case, punctuation and spacing ignored)."""
+    sketch = candidate.plan.fixed_sketch or candidate.plan.sketch or ""
+    return " ".join(re.findall(r"\w+", sketch.casefold()))
