@@ -24,7 +24,8 @@ class Example(BaseModel):
     expected: str
     kind: Literal["doctest", "equality", "arrow"]
     line: int
-    """1-based line in the source file (or in the docstring when there is no file)."""
+    """1-based line in the source file for docstring examples; in the statement text for
+    examples found in a statement."""
 
 
 class Problem(BaseModel):
@@ -37,7 +38,10 @@ class Problem(BaseModel):
     entry_point: str | None = None
     """Function name to implement; None for a stdin/stdout program."""
     signature: str | None = None
-    """The `def` line(s), e.g. ``def add(a: int, b: int) -> int:``."""
+    """The `def` line(s) as written, decorators included, dedented to column 0, e.g.
+    ``def add(a: int, b: int) -> int:``."""
+    docstring: str | None = None
+    """The stub's own docstring, cleaned (`statement` may add more after it)."""
     qualname: str | None = None
     """``Class.method`` when the stub is a method, else the function name."""
     is_async: bool = False
@@ -53,25 +57,69 @@ class Problem(BaseModel):
     """1-based last line of the stub."""
 
     def prompt_text(self) -> str:
-        """The problem as the model sees it: statement, signature, context."""
-        parts = [self.statement.strip()]
-        if self.imports or self.helpers:
-            context = "\n".join(self.imports)
-            if self.helpers:
-                context = (context + "\n\n" if context else "") + "\n\n".join(self.helpers)
+        """The problem as the model sees it: statement, module context, what to write."""
+        parts = []
+        described = self._statement_beyond_docstring()
+        if described:
+            parts.append(described)
+        context = "\n".join(self.imports)
+        if self.helpers:
+            context = (context + "\n\n" if context else "") + "\n\n".join(self.helpers)
+        if context.strip():
             parts.append(
-                "The function lives in a module that already contains:\n"
+                "The code lives in a module that already contains:\n"
                 f"```python\n{context.strip()}\n```"
             )
-        if self.signature:
-            parts.append(f"Implement this function:\n```python\n{self.starter_code()}\n```")
-        else:
+        if not self.signature:
             parts.append("Write a complete Python program that reads standard input "
                          "and writes standard output.")
+        elif self.class_name:
+            parts.append(
+                f"Implement the method `{self.entry_point}` of class `{self.class_name}` "
+                "(write the method alone, as a top-level `def`):\n"
+                f"```python\n{self.starter_code()}\n```"
+            )
+        else:
+            parts.append(f"Implement this function:\n```python\n{self.starter_code()}\n```")
         return "\n\n".join(parts)
 
     def starter_code(self) -> str:
-        """The signature with its docstring and an empty body, as the model should complete."""
+        """The signature, the docstring and an empty body, as the model should complete it.
+
+        A method comes dedented, like a top-level function.
+        """
         if not self.signature:
             return ""
-        return f"{self.signature.rstrip()}\n    ..."
+        body = [self.signature.rstrip()]
+        if self.docstring:
+            body.append(_docstring_literal(self.docstring, "    "))
+        body.append("    ...")
+        return "\n".join(body)
+
+    @property
+    def class_name(self) -> str | None:
+        """The enclosing class of a method stub (``A.B`` for nested classes), else None."""
+        if self.qualname and "." in self.qualname:
+            return self.qualname.rsplit(".", 1)[0]
+        return None
+
+    def _statement_beyond_docstring(self) -> str:
+        """What the statement says that the starter code's docstring does not."""
+        if not self.signature or not self.docstring:
+            return self.statement.strip()
+        statement = self.statement.strip()
+        if statement.startswith(self.docstring):
+            return statement[len(self.docstring) :].strip()
+        return statement
+
+
+def _docstring_literal(text: str, indent: str) -> str:
+    """`text` as a triple-quoted docstring indented by `indent`, always valid Python."""
+    escaped = text.strip().replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    if escaped.endswith('"'):
+        escaped = escaped[:-1] + '\\"'
+    lines = escaped.splitlines()
+    if len(lines) == 1:
+        return f'{indent}"""{lines[0]}"""'
+    rest = [f"{indent}{line}" if line.strip() else "" for line in lines[1:]]
+    return "\n".join([f'{indent}"""{lines[0]}', *rest, f'{indent}"""'])
