@@ -23,7 +23,7 @@ ProviderName = Literal["anthropic", "openai"]
 StrategyName = Literal["plansearch", "ideasearch", "repeated"]
 BudgetName = Literal["quick", "default", "full"]
 
-DEFAULT_MODELS: dict[str, str] = {"anthropic": "claude-sonnet-4-5", "openai": "gpt-4o-mini"}
+DEFAULT_MODELS: dict[str, str] = {"anthropic": "claude-sonnet-5-5", "openai": "gpt-4o-mini"}
 KEY_ENV_VARS: dict[str, str] = {"anthropic": "ANTHROPIC_API_KEY", "openai": "OPENAI_API_KEY"}
 BASE_URL_ENV_VARS: dict[str, str] = {
     "anthropic": "ANTHROPIC_BASE_URL",

@@ -1,0 +1,79 @@
+"""The `plansearch` command: solve, cache, schema."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from plansearch import __version__
+from plansearch.cli.errors import CliError
+from plansearch.cli.settings_args import add_settings_arguments, settings_from_args
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="plansearch",
+        description="Generate code by searching over natural-language plans (PlanSearch).",
+    )
+    parser.add_argument("--version", action="version", version=f"plansearch {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    solve = commands.add_parser(
+        "solve", help="run a search on a function stub or a problem statement",
+        description="Run a search on FILE.py::FUNCTION (or a statement) and show candidates.",
+    )
+    solve.add_argument("target", nargs="?",
+                       help="path/to/file.py::function_name (or ::Class.method)")
+    solve.add_argument("--statement", metavar="FILE",
+                       help="problem statement file ('-' for stdin); adds to the docstring")
+    solve.add_argument("--signature", help='signature for a statement, e.g. "def f(x: int) -> int"')
+    solve.add_argument("--force", action="store_true",
+                       help="search even if the function is already implemented")
+    output = solve.add_mutually_exclusive_group()
+    output.add_argument("--show", type=int, metavar="N",
+                        help="print candidate N with its whole plan")
+    output.add_argument("--json", action="store_true",
+                        help="print the whole result as JSON (schema: `plansearch schema`)")
+    add_settings_arguments(solve)
+
+    cache = commands.add_parser("cache", help="inspect or clear the response cache")
+    cache.add_argument("action", choices=["info", "clear"])
+    cache.add_argument("--config", metavar="FILE", help="config file to read")
+
+    commands.add_parser("schema", help="print the JSON schema of `solve --json` output")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    if getattr(args, "config", None):
+        os.environ["PLANSEARCH_CONFIG"] = str(Path(args.config).expanduser())
+    try:
+        if args.command == "solve":
+            from plansearch.cli.solve import run_solve
+
+            return run_solve(args, settings_from_args(args))
+        if args.command == "cache":
+            from plansearch.cli.cache_command import run_cache
+
+            return run_cache(args.action, settings_from_args(args))
+        if args.command == "schema":
+            import json
+
+            from plansearch.result import SearchResult
+
+            print(json.dumps(SearchResult.model_json_schema(), indent=2))
+            return 0
+    except CliError as error:
+        print(f"plansearch: {error}", file=sys.stderr)
+        return error.exit_code
+    raise AssertionError(f"unhandled command {args.command}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

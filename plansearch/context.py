@@ -1,0 +1,236 @@
+"""The search context: every model call of a strategy goes through here.
+
+It answers from the response cache when it can, holds a concurrency slot otherwise,
+retries transient errors, enforces the budget, keeps the counters and emits events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+from plansearch.budget import Limits
+from plansearch.events import (
+    BranchDropped,
+    CallFinished,
+    CallRetrying,
+    CallStarted,
+    CandidateReady,
+    SearchEvent,
+    StageStarted,
+)
+from plansearch.models.base import ModelReply, ModelRequest, Provider, StopReason, Usage
+from plansearch.models.cache import ResponseCache
+from plansearch.models.errors import ModelError
+from plansearch.models.retry import RetryPolicy, call_with_retries
+from plansearch.result import Candidate, FinishReason, Plan, SearchStats
+from plansearch.scheduling import PriorityLimiter
+
+
+class Stage(IntEnum):
+    """Kinds of model call; the value is the scheduling priority (lower goes first)."""
+
+    CODE = 0
+    PSEUDOCODE = 1
+    FIX = 2
+    CRITIQUE = 3
+    SKETCH = 4
+    OBSERVATIONS = 5
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+class BranchFailed(Exception):
+    """This branch cannot go on (a call failed after retries); others continue."""
+
+
+class BudgetExhausted(Exception):
+    """A limit was reached; no new call may start."""
+
+
+class SearchAborted(Exception):
+    """Nothing can work (bad key, unknown model, no quota): the whole search stops."""
+
+    def __init__(self, error: ModelError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A reply and where it sits in the call graph."""
+
+    text: str
+    usage: Usage
+    depth: int
+    truncated: bool
+
+
+@dataclass
+class SearchContext:
+    """Shared state of one running search."""
+
+    provider: Provider
+    limits: Limits
+    concurrency: int
+    emit: Callable[[SearchEvent], None]
+    strategy: str
+    cache: ResponseCache | None = None
+    retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
+    stats: SearchStats = field(default_factory=SearchStats)
+    candidates: list[Candidate] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    stop_reason: FinishReason | None = None
+    on_enough_candidates: Callable[[], object] | None = None
+
+    def __post_init__(self) -> None:
+        self._limiter = PriorityLimiter(self.concurrency)
+        self._calls_started = 0
+        self._in_flight = 0
+        self._next_call_id = 0
+        self._stages_seen: set[str] = set()
+
+    # ----------------------------------------------------------------- calls
+
+    async def ask(
+        self, stage: Stage, request: ModelRequest, *, after: int = 0, sample: int = 0
+    ) -> Answer:
+        """One model call whose inputs came from calls at graph depth `after`.
+
+        Raises BranchFailed, BudgetExhausted or SearchAborted; an empty or cut-off reply
+        is returned (counted), not raised.
+        """
+        self._check_budget()
+        self._calls_started += 1
+        self._next_call_id += 1
+        call_id = self._next_call_id
+        self._note_stage(stage)
+        self._in_flight += 1
+        self.emit(CallStarted(call_id=call_id, stage=stage.label, in_flight=self._in_flight))
+        started = time.monotonic()
+        error: ModelError | None = None
+        reply: ModelReply | None = None
+        try:
+            reply = await self._reply(stage, request, sample, call_id)
+        except ModelError as exc:
+            error = exc
+        finally:
+            self._in_flight -= 1
+        return self._account(stage, call_id, started, after, reply, error)
+
+    async def _reply(
+        self, stage: Stage, request: ModelRequest, sample: int, call_id: int
+    ) -> ModelReply:
+        identity = self.provider.cache_identity
+        if self.cache is not None:
+            cached = await asyncio.to_thread(self.cache.get, identity, request, sample)
+            if cached is not None:
+                return cached
+
+        def on_retry(error: ModelError, delay: float, attempt: int) -> None:
+            self.stats.retries += 1
+            self.emit(CallRetrying(call_id=call_id, stage=stage.label, reason=error.message,
+                                   delay=delay))
+
+        async def attempt() -> ModelReply:
+            replies = await self.provider.complete(request, 1)
+            return replies[0]
+
+        async with self._limiter.slot(int(stage)):
+            reply = await call_with_retries(attempt, self.retry_policy, on_retry)
+        if self.cache is not None:
+            await asyncio.to_thread(self.cache.put, identity, request, sample, reply)
+        return reply
+
+    def _account(
+        self,
+        stage: Stage,
+        call_id: int,
+        started: float,
+        after: int,
+        reply: ModelReply | None,
+        error: ModelError | None,
+    ) -> Answer:
+        seconds = time.monotonic() - started
+        usage = reply.usage if reply is not None else Usage()
+        if reply is not None:
+            self.stats.calls += 1
+            self.stats.cached_calls += int(reply.from_cache)
+            self.stats.usage = self.stats.usage + usage
+            self.stats.truncated_replies += int(reply.stop_reason is StopReason.MAX_TOKENS)
+            self.stats.empty_replies += int(reply.is_empty)
+        else:
+            self.stats.failed_calls += 1
+        depth = after + 1
+        self.stats.graph_depth = max(self.stats.graph_depth, depth)
+        message = error.message if error is not None else None
+        if message and message not in self.errors:
+            self.errors.append(message)
+        self.emit(CallFinished(
+            call_id=call_id, stage=stage.label, usage=usage,
+            from_cache=reply.from_cache if reply is not None else False,
+            seconds=seconds, error=message, stats=self.stats.model_copy(deep=True),
+            in_flight=self._in_flight,
+        ))
+        if error is not None:
+            if error.fatal:
+                raise SearchAborted(error)
+            raise BranchFailed(error.message)
+        assert reply is not None
+        return Answer(text=reply.text, usage=usage, depth=depth,
+                      truncated=reply.stop_reason is StopReason.MAX_TOKENS)
+
+    def _check_budget(self) -> None:
+        if self.stop_reason is not None:
+            raise BudgetExhausted(self.stop_reason.value)
+        limits = self.limits
+        if limits.max_calls is not None and self._calls_started >= limits.max_calls:
+            self.stop_reason = FinishReason.MAX_CALLS
+        elif (limits.max_output_tokens is not None
+              and self.stats.usage.output_tokens >= limits.max_output_tokens):
+            self.stop_reason = FinishReason.MAX_OUTPUT_TOKENS
+        if self.stop_reason is not None:
+            raise BudgetExhausted(self.stop_reason.value)
+
+    # ------------------------------------------------------------ bookkeeping
+
+    def _note_stage(self, stage: Stage) -> None:
+        if stage.label not in self._stages_seen:
+            self._stages_seen.add(stage.label)
+            self.emit(StageStarted(stage=stage.label))
+
+    def drop_branch(self, stage: Stage, reason: str, *, parse_failure: bool = False) -> None:
+        """Count an abandoned branch and say why."""
+        self.stats.dropped_branches += 1
+        self.stats.parse_failures += int(parse_failure)
+        self.emit(BranchDropped(stage=stage.label, reason=reason))
+
+    def count_parse_failure(self) -> None:
+        """Count a reply that could not be parsed (the branch may still re-ask)."""
+        self.stats.parse_failures += 1
+
+    def add_node(self) -> None:
+        """Count one distinct observation set that gets sketches."""
+        self.stats.nodes += 1
+
+    def add_candidate(self, code: str, plan: Plan, usage: Usage, *, truncated: bool) -> None:
+        """Record a program; stop the search when max_candidates is reached."""
+        if self.stop_reason is FinishReason.MAX_CANDIDATES:
+            return
+        index = len(self.candidates) + 1
+        candidate = Candidate(
+            id=f"c{index}", index=index, strategy=self.strategy, code=code, plan=plan,
+            branch_usage=usage, truncated=truncated,
+        )
+        self.candidates.append(candidate)
+        self.emit(CandidateReady(candidate=candidate))
+        cap = self.limits.max_candidates
+        if cap is not None and len(self.candidates) >= cap:
+            self.stop_reason = FinishReason.MAX_CANDIDATES
+            if self.on_enough_candidates is not None:
+                self.on_enough_candidates()

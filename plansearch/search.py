@@ -1,0 +1,166 @@
+"""One search as a stream of events: the engine's single entry point for front ends.
+
+    search = Search(problem, settings)
+    async for event in search.events():
+        ...                      # render; call search.cancel() to stop early
+
+The last event is always `SearchFinished`, carrying every candidate that finished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+
+from plansearch import budget
+from plansearch.config import Settings
+from plansearch.context import SearchAborted, SearchContext
+from plansearch.events import SearchEvent, SearchFinished
+from plansearch.models.base import Provider
+from plansearch.models.cache import ResponseCache
+from plansearch.models.factory import make_provider
+from plansearch.models.retry import RetryPolicy
+from plansearch.problem import Problem
+from plansearch.result import FinishReason, SearchResult
+from plansearch.strategies import Strategy, make_strategy
+
+FINISH_MESSAGES: dict[FinishReason, str] = {
+    FinishReason.COMPLETED: "The search explored its whole tree.",
+    FinishReason.MAX_CALLS: "Stopped at the model-call limit (max_calls).",
+    FinishReason.MAX_OUTPUT_TOKENS: "Stopped at the output-token limit (max_output_tokens).",
+    FinishReason.MAX_CANDIDATES: "Stopped at the candidate limit (max_candidates).",
+    FinishReason.DEADLINE: "Stopped at the deadline.",
+    FinishReason.CANCELLED: "Cancelled; finished candidates were kept.",
+}
+
+
+class Search:
+    """A search of one problem, driven by iterating `events()`; `cancel()` stops it."""
+
+    def __init__(
+        self,
+        problem: Problem,
+        settings: Settings,
+        *,
+        provider: Provider | None = None,
+        cache: ResponseCache | None = None,
+        strategy: Strategy | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> None:
+        self.problem = problem
+        self.settings = settings
+        self._provider = provider
+        self._owns_provider = provider is None
+        self._cache = cache
+        self._owns_cache = cache is None
+        self._strategy = strategy or make_strategy(problem, settings)
+        self._retry_policy = retry_policy or RetryPolicy(max_retries=settings.max_retries)
+        self._queue: asyncio.Queue[SearchEvent] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._cancelled_by_user = False
+        self.result: SearchResult | None = None
+
+    def cancel(self) -> None:
+        """Stop all in-flight calls; the search finishes with what it has."""
+        self._cancelled_by_user = True
+        if self._task is not None:
+            self._task.cancel()
+
+    async def events(self) -> AsyncIterator[SearchEvent]:
+        """Run the search, yielding events as they happen; ends with `SearchFinished`."""
+        if self._provider is None:
+            self._provider = make_provider(self.settings)
+        if self._cache is None and self.settings.cache:
+            self._cache = ResponseCache(self.settings.cache_path)
+        runner = asyncio.create_task(self._run(self._provider))
+        try:
+            while True:
+                event = await self._queue.get()
+                yield event
+                if isinstance(event, SearchFinished):
+                    break
+        finally:
+            if not runner.done():
+                self.cancel()
+            await asyncio.gather(runner, return_exceptions=True)
+            await self._close()
+
+    async def run(self) -> SearchResult:
+        """Run to the end, ignoring intermediate events."""
+        async for event in self.events():
+            if isinstance(event, SearchFinished):
+                return event.result
+        raise AssertionError("a search always ends with SearchFinished")
+
+    async def _run(self, provider: Provider) -> None:
+        limits = budget.limits(self.settings)
+        ctx = SearchContext(
+            provider=provider,
+            limits=limits,
+            concurrency=self.settings.concurrency,
+            emit=self._queue.put_nowait,
+            strategy=self._strategy.name,
+            cache=self._cache,
+            retry_policy=self._retry_policy,
+        )
+        started = time.monotonic()
+        reason = FinishReason.COMPLETED
+        message: str | None = None
+        work = asyncio.create_task(self._strategy.run(ctx))
+        self._task = work
+        ctx.on_enough_candidates = work.cancel
+        if self._cancelled_by_user:
+            work.cancel()
+        try:
+            async with asyncio.timeout(limits.deadline):
+                await work
+        except TimeoutError:
+            reason = FinishReason.DEADLINE
+        except asyncio.CancelledError:
+            reason = ctx.stop_reason or FinishReason.CANCELLED
+            if self._cancelled_by_user:
+                reason = FinishReason.CANCELLED
+        except Exception as exc:  # a bug must still end the search with what it has
+            reason = FinishReason.ERROR
+            message = _error_message(exc)
+        await asyncio.gather(work, return_exceptions=True)
+        if reason is FinishReason.COMPLETED and ctx.stop_reason is not None:
+            reason = ctx.stop_reason
+        ctx.stats.wall_seconds = round(time.monotonic() - started, 3)
+        self.result = SearchResult(
+            problem=self.problem.entry_point or self.problem.statement.strip().splitlines()[0],
+            strategy=self._strategy.name,
+            provider=provider.name,
+            model=provider.model,
+            finish_reason=reason,
+            message=message or FINISH_MESSAGES.get(reason),
+            stats=ctx.stats,
+            candidates=list(ctx.candidates),
+            errors=list(ctx.errors),
+        )
+        self._queue.put_nowait(SearchFinished(result=self.result))
+
+    async def _close(self) -> None:
+        if self._owns_provider and self._provider is not None:
+            await self._provider.aclose()
+        if self._owns_cache and self._cache is not None:
+            self._cache.close()
+
+
+def _leaves(exc: BaseException) -> Iterator[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            yield from _leaves(inner)
+    else:
+        yield exc
+
+
+def _error_message(exc: BaseException) -> str:
+    """The user-facing reason of a failed search: a model error, else an internal error."""
+    leaves = list(_leaves(exc))
+    for leaf in leaves:
+        if isinstance(leaf, SearchAborted):
+            return str(leaf)
+    first = leaves[0]
+    return f"internal error: {type(first).__name__}: {first}"
