@@ -218,14 +218,16 @@ class SearchContext:
         """Count one distinct observation set that gets sketches."""
         self.stats.nodes += 1
 
-    def add_candidate(self, code: str, plan: Plan, usage: Usage, *, truncated: bool) -> None:
+    def add_candidate(
+        self, code: str, plan: Plan, usage: Usage, *, truncated: bool, position: tuple[int, ...]
+    ) -> None:
         """Record a program; stop the search when max_candidates is reached."""
         if self.stop_reason is FinishReason.MAX_CANDIDATES:
             return
         index = len(self.candidates) + 1
         candidate = Candidate(
             id=f"c{index}", index=index, strategy=self.strategy, code=code, plan=plan,
-            branch_usage=usage, truncated=truncated,
+            branch_usage=usage, truncated=truncated, graph_position=list(position),
         )
         self.candidates.append(candidate)
         self.emit(CandidateReady(candidate=candidate))

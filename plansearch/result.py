@@ -55,6 +55,11 @@ class Candidate(BaseModel):
         "(calls shared with other candidates count fully for each).",
     )
     truncated: bool = Field(False, description="The code reply hit max_tokens.")
+    graph_position: list[int] = Field(
+        default_factory=list,
+        description="Where in the search graph it came from (node path, then variant); "
+        "results list candidates in this order, so it is the same on every run.",
+    )
 
 
 class FinishReason(StrEnum):

@@ -136,7 +136,8 @@ class Search:
             finish_reason=reason,
             message=message or FINISH_MESSAGES.get(reason),
             stats=ctx.stats,
-            candidates=list(ctx.candidates),
+            candidates=sorted(ctx.candidates,
+                              key=lambda c: (len(c.graph_position), c.graph_position)),
             errors=list(ctx.errors),
         )
         self._queue.put_nowait(SearchFinished(result=self.result))

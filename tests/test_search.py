@@ -169,7 +169,9 @@ async def test_second_identical_run_makes_no_http_request(tmp_path: Path) -> Non
         second, _ = await run_search(settings)
         assert server.request_count == before
     assert second.stats.cached_calls == second.stats.calls == first.stats.calls
-    assert sorted(c.code for c in second.candidates) == sorted(c.code for c in first.candidates)
+    assert [c.code for c in second.candidates] == [c.code for c in first.candidates]
+    positions = [c.graph_position for c in first.candidates]
+    assert len(set(map(tuple, positions))) == len(positions), "positions identify candidates"
 
 
 async def test_two_concurrent_runs_share_one_cache_file(tmp_path: Path) -> None:

@@ -61,6 +61,7 @@ class StrategyBase:
         sketch: str | None,
         after: int,
         usage: Usage,
+        position: tuple[int, ...],
         sample: int = 0,
     ) -> None:
         """Pseudocode (if enabled and there is a sketch), then code, then a candidate."""
@@ -99,7 +100,8 @@ class StrategyBase:
             reason = "reply cut off by max_tokens" if answer.truncated else "no usable code"
             ctx.drop_branch(Stage.CODE, f"{reason} (expected {what})", parse_failure=True)
             return
-        ctx.add_candidate(code, plan, usage + answer.usage, truncated=answer.truncated)
+        ctx.add_candidate(code, plan, usage + answer.usage, truncated=answer.truncated,
+                          position=position)
 
     def _wants_pseudocode(self) -> bool:
         return False

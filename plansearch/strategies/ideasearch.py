@@ -33,4 +33,5 @@ class IdeaSearch(StrategyBase):
             return
         sketch = answer.text.strip()
         await self.write_code(ctx, plan=Plan(sketch=sketch), sketch=sketch,
-                              after=answer.depth, usage=answer.usage, sample=index)
+                              after=answer.depth, usage=answer.usage, position=(index,),
+                              sample=index)

@@ -46,6 +46,8 @@ class Node:
     """Graph depth of the call that produced these observations (0 for the root)."""
     usage: Usage
     """Tokens spent on the way to this node."""
+    position: tuple[int, ...]
+    """Index of this node among its parent's shuffled children, for each layer."""
 
 
 class PlanSearch(StrategyBase):
@@ -60,7 +62,7 @@ class PlanSearch(StrategyBase):
         self._group: asyncio.TaskGroup | None = None
 
     async def run(self, ctx: SearchContext) -> None:
-        root = Node(observations=(), path=(), layer=0, depth=0, usage=Usage())
+        root = Node(observations=(), path=(), layer=0, depth=0, usage=Usage(), position=())
         async with asyncio.TaskGroup() as group:
             self._group = group
             self._spawn_solutions(ctx, root)
@@ -88,9 +90,10 @@ class PlanSearch(StrategyBase):
             for subset in combinations(observations, size)
         ]
         random.Random(f"{self.settings.seed}:{node.path!r}").shuffle(subsets)
-        for subset in subsets:
+        for index, subset in enumerate(subsets):
             child = Node(observations=subset, path=(*node.path, subset), layer=layer,
-                         depth=depth, usage=node.usage + usage)
+                         depth=depth, usage=node.usage + usage,
+                         position=(*node.position, index))
             self._spawn_solutions(ctx, child)
             if layer < self.shape.depth:
                 self._spawn(self._expand(ctx, child))
@@ -174,12 +177,14 @@ class PlanSearch(StrategyBase):
         plan = Plan(observation_path=[list(s) for s in node.path],
                     observations=list(node.observations), sketch=sketch)
         self._spawn(self.write_code(ctx, plan=plan, sketch=sketch, after=answer.depth,
-                                    usage=usage))
+                                    usage=usage, position=(*node.position, 0)))
         if self.shape.critique:
-            await self._critique_and_fix(ctx, plan, answer.depth, usage)
+            await self._critique_and_fix(ctx, plan, answer.depth, usage,
+                                         position=(*node.position, 1))
 
     async def _critique_and_fix(
-        self, ctx: SearchContext, plan: Plan, after: int, usage: Usage
+        self, ctx: SearchContext, plan: Plan, after: int, usage: Usage,
+        *, position: tuple[int, ...]
     ) -> None:
         assert plan.sketch is not None
         conversation = [Message(role="user",
@@ -201,4 +206,4 @@ class PlanSearch(StrategyBase):
         fixed_plan = plan.model_copy(update={
             "criticism": criticism.text.strip(), "fixed_sketch": fixed})
         await self.write_code(ctx, plan=fixed_plan, sketch=fixed, after=fix.depth,
-                              usage=usage + criticism.usage + fix.usage)
+                              usage=usage + criticism.usage + fix.usage, position=position)

@@ -21,5 +21,6 @@ class RepeatedSampling(StrategyBase):
         async with asyncio.TaskGroup() as group:
             for index in range(count):
                 group.create_task(self.write_code(
-                    ctx, plan=Plan(), sketch=None, after=0, usage=Usage(), sample=index
+                    ctx, plan=Plan(), sketch=None, after=0, usage=Usage(), position=(index,),
+                    sample=index,
                 ))
