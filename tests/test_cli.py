@@ -1,0 +1,218 @@
+"""`plansearch` as a user runs it: a real process, the real SDK, the fake server."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from plansearch.result import FinishReason, SearchResult
+from tests.support.fake_llm import FakeLLMServer
+from tests.support.plansearch_script import PlanSearchScript
+
+STUB = '''\
+"""A module with a stub."""
+import math
+
+
+def area(r: float) -> float:
+    """Area of a circle of radius r.
+
+    >>> area(1.0)
+    3.141592653589793
+    """
+    ...
+
+
+def done(x: int) -> int:
+    return x + 1
+'''
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    (tmp_path / "geometry.py").write_text(STUB, encoding="utf-8")
+    return tmp_path
+
+
+@pytest.fixture
+def server() -> Iterator[FakeLLMServer]:
+    with FakeLLMServer(PlanSearchScript("area", first=2, derived=2)) as fake:
+        yield fake
+
+
+def cli_env(server: FakeLLMServer | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("ANTHROPIC_", "OPENAI_"))}
+    if server is not None:
+        env["ANTHROPIC_API_KEY"] = "sk-cli-test"
+        env["ANTHROPIC_BASE_URL"] = server.base_url_anthropic
+    return env
+
+
+def plansearch(
+    *args: str, cwd: Path, env: dict[str, str], timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "plansearch", *args], cwd=cwd, env=env,
+        capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+    )
+
+
+def test_missing_key_says_how_to_provide_one(workspace: Path) -> None:
+    run = plansearch("solve", "geometry.py::area", cwd=workspace, env=cli_env())
+    assert run.returncode == 2
+    assert "ANTHROPIC_API_KEY" in run.stderr
+    assert "--provider openai --base-url http://localhost:11434/v1" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_solve_prints_a_table_of_candidates(workspace: Path, server: FakeLLMServer) -> None:
+    run = plansearch("solve", "geometry.py::area", "--budget", "quick", cwd=workspace,
+                     env=cli_env(server))
+    assert run.returncode == 0, run.stderr
+    assert "candidates for area" in run.stdout
+    assert "sketch reply" in run.stdout  # the first line of each plan
+    assert "explored its whole tree" in run.stderr
+    assert server.request_count > 0
+
+
+def test_show_prints_the_whole_plan(workspace: Path, server: FakeLLMServer) -> None:
+    env = cli_env(server)
+    args = ("solve", "geometry.py::area", "--budget", "quick")
+    assert plansearch(*args, cwd=workspace, env=env).returncode == 0
+    requests = server.request_count
+    run = plansearch(*args, "--show", "4", cwd=workspace, env=env)
+    assert run.returncode == 0, run.stderr
+    assert server.request_count == requests, "the repeat is answered from the cache"
+    for title in ("Observations, layer 1", "Sketch", "Criticism", "Fixed sketch", "Code"):
+        assert title in run.stdout
+    assert "def area" in run.stdout
+    out_of_range = plansearch(*args, "--show", "99", cwd=workspace, env=env)
+    assert out_of_range.returncode == 2
+    assert "there are 6 candidates" in out_of_range.stderr
+
+
+def test_json_output_follows_the_schema(workspace: Path, server: FakeLLMServer) -> None:
+    run = plansearch("solve", "geometry.py::area", "--budget", "quick", "--json",
+                     "--no-pseudocode", cwd=workspace, env=cli_env(server))
+    assert run.returncode == 0, run.stderr
+    data = json.loads(run.stdout)
+    result = SearchResult.model_validate(data)
+    assert data["schema_version"] == 1
+    assert result.finish_reason is FinishReason.COMPLETED
+    assert result.problem == "area"
+    assert len(result.candidates) == 6
+    assert all(c.plan.pseudocode is None for c in result.candidates)
+    schema = plansearch("schema", cwd=workspace, env=cli_env())
+    assert json.loads(schema.stdout)["title"] == "SearchResult"
+
+
+def test_openai_compatible_endpoint_without_a_key(workspace: Path) -> None:
+    with FakeLLMServer(PlanSearchScript("area", first=1, derived=1)) as server:
+        run = plansearch("solve", "geometry.py::area", "--provider", "openai", "--base-url",
+                         server.base_url_openai, "--model", "llama3.1", "--budget", "quick",
+                         "--json", cwd=workspace, env=cli_env())
+        assert run.returncode == 0, run.stderr
+        assert {call.api for call in server.calls} == {"openai"}
+        assert {call.model for call in server.calls} == {"llama3.1"}
+    assert json.loads(run.stdout)["provider"] == "openai"
+
+
+@pytest.mark.parametrize(
+    ("target", "source", "expected"),
+    [
+        ("missing.py::f", None, "missing.py"),
+        ("broken.py::f", "def f(:\n    pass\n", "broken.py:1:7: syntax error"),
+        ("geometry.py::aera", STUB, "area"),
+        ("geometry.py::done", STUB, "--force"),
+        ("bare.py::f", "def f(x):\n    pass\n", "docstring"),
+    ],
+)
+def test_problem_errors_are_one_clear_line(
+    workspace: Path, target: str, source: str | None, expected: str
+) -> None:
+    if source is not None:
+        (workspace / target.split("::")[0]).write_text(source, encoding="utf-8")
+    run = plansearch("solve", target, cwd=workspace, env=cli_env())
+    assert run.returncode == 2
+    assert expected in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_statement_from_stdin_with_a_signature(workspace: Path, server: FakeLLMServer) -> None:
+    env = cli_env(server)
+    run = subprocess.run(
+        [sys.executable, "-m", "plansearch", "solve", "--statement", "-", "--signature",
+         "def area(r: float) -> float", "--budget", "quick", "--json"],
+        cwd=workspace, env=env, input="Compute the area of a circle.", capture_output=True,
+        text=True, timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["problem"] == "area"
+    assert "Compute the area of a circle." in server.calls[0].system
+
+
+def test_ctrl_c_stops_the_search_and_keeps_candidates(workspace: Path) -> None:
+    with FakeLLMServer(PlanSearchScript("area", first=3, derived=3), latency=0.15) as server:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "plansearch", "solve", "geometry.py::area",
+             "--budget", "full", "--concurrency", "4"],
+            cwd=workspace, env=cli_env(server), stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+        )
+        assert process.stderr is not None
+        deadline = time.monotonic() + 30
+        for line in process.stderr:
+            if line.startswith("candidate ") or time.monotonic() > deadline:
+                break
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=20)
+        stopped_at = server.request_count
+        time.sleep(0.5)
+        assert server.request_count == stopped_at
+    assert process.returncode == 130
+    assert "candidates for area" in stdout
+    assert "Cancelled" in stderr
+    assert "Traceback" not in stderr
+
+
+def test_two_solves_at_once_share_the_cache(workspace: Path) -> None:
+    with FakeLLMServer(PlanSearchScript("area", first=2, derived=2), latency=0.01) as server:
+        env = cli_env(server)
+        command = [sys.executable, "-m", "plansearch", "solve", "geometry.py::area",
+                   "--budget", "full", "--json"]
+        processes = [subprocess.Popen(command, cwd=workspace, env=env, text=True,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                     for _ in range(2)]
+        outputs = [p.communicate(timeout=90) for p in processes]
+        assert [p.returncode for p in processes] == [0, 0], [o[1] for o in outputs]
+        before = server.request_count
+        third = plansearch(*command[3:], cwd=workspace, env=env)
+        assert third.returncode == 0
+        assert server.request_count == before
+    results = [json.loads(out) for out, _ in outputs] + [json.loads(third.stdout)]
+    assert len({len(r["candidates"]) for r in results}) == 1
+    assert results[2]["stats"]["cached_calls"] == results[2]["stats"]["calls"]
+
+
+def test_no_cache_and_cache_clear(workspace: Path, server: FakeLLMServer) -> None:
+    env = cli_env(server)
+    args = ("solve", "geometry.py::area", "--budget", "quick", "--json")
+    plansearch(*args, cwd=workspace, env=env)
+    first = server.request_count
+    plansearch(*args, "--no-cache", cwd=workspace, env=env)
+    assert server.request_count == 2 * first
+    info = plansearch("cache", "info", cwd=workspace, env=env)
+    assert f"{first} cached replies" in info.stdout
+    cleared = plansearch("cache", "clear", cwd=workspace, env=env)
+    assert f"Removed {first} cached replies" in cleared.stdout
+    plansearch(*args, cwd=workspace, env=env)
+    assert server.request_count == 3 * first
