@@ -63,3 +63,9 @@ def test_openai_base_url_from_its_variable(monkeypatch: pytest.MonkeyPatch) -> N
     settings = Settings(provider="openai")
     assert settings.resolved_base_url() == "http://localhost:11434/v1/"
     assert Settings(provider="openai", base_url="http://x/v1/").resolved_base_url() == "http://x/v1"
+
+
+def test_every_setting_is_documented() -> None:
+    text = (Path(__file__).resolve().parent.parent / "docs" / "configuration.md").read_text()
+    for name in Settings.model_fields:
+        assert f"| `{name}` | `PLANSEARCH_{name.upper()}` |" in text, name
