@@ -91,7 +91,8 @@ class SearchContext:
     def __post_init__(self) -> None:
         self._limiter = PriorityLimiter(self.concurrency)
         self._calls_started = 0
-        self._in_flight = 0
+        self._issued = 0
+        self._sending = 0
         self._next_call_id = 0
         self._stages_seen: set[str] = set()
 
@@ -110,8 +111,9 @@ class SearchContext:
         self._next_call_id += 1
         call_id = self._next_call_id
         self._note_stage(stage)
-        self._in_flight += 1
-        self.emit(CallStarted(call_id=call_id, stage=stage.label, in_flight=self._in_flight))
+        self._issued += 1
+        self.emit(CallStarted(call_id=call_id, stage=stage.label, in_flight=self._sending,
+                              queued=self._issued - self._sending))
         started = time.monotonic()
         error: ModelError | None = None
         reply: ModelReply | None = None
@@ -120,7 +122,7 @@ class SearchContext:
         except ModelError as exc:
             error = exc
         finally:
-            self._in_flight -= 1
+            self._issued -= 1
         return self._account(stage, call_id, started, after, reply, error)
 
     async def _reply(
@@ -142,7 +144,11 @@ class SearchContext:
             return replies[0]
 
         async with self._limiter.slot(int(stage)):
-            reply = await call_with_retries(attempt, self.retry_policy, on_retry)
+            self._sending += 1
+            try:
+                reply = await call_with_retries(attempt, self.retry_policy, on_retry)
+            finally:
+                self._sending -= 1
         if self.cache is not None:
             await asyncio.to_thread(self.cache.put, identity, request, sample, reply)
         return reply
@@ -175,7 +181,7 @@ class SearchContext:
             call_id=call_id, stage=stage.label, usage=usage,
             from_cache=reply.from_cache if reply is not None else False,
             seconds=seconds, error=message, stats=self.stats.model_copy(deep=True),
-            in_flight=self._in_flight,
+            in_flight=self._sending, queued=self._issued - self._sending,
         ))
         if error is not None:
             if error.fatal:

@@ -23,6 +23,9 @@ class CallStarted:
     call_id: int
     stage: str
     in_flight: int
+    """Calls sent to the endpoint and not yet answered."""
+    queued: int
+    """Calls waiting for a concurrency slot."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,7 @@ class CallFinished:
     error: str | None
     stats: SearchStats
     in_flight: int
+    queued: int
 
 
 @dataclass(frozen=True)

@@ -243,4 +243,13 @@ async def test_events_report_calls_and_in_flight(tmp_path: Path) -> None:
     finished = [e for e in events if isinstance(e, CallFinished)]
     assert len(started) == len(finished)
     assert max(e.in_flight for e in started) > 1, "independent calls run at once"
+    assert all(e.in_flight + e.queued <= len(started) for e in started)
     assert finished[-1].stats.calls == len(finished)
+
+
+async def test_concurrency_limit_holds_and_queues_the_rest(tmp_path: Path) -> None:
+    with FakeLLMServer(PlanSearchScript("add", first=3, derived=2), latency=0.02) as server:
+        _, events = await run_search(settings_for(server, tmp_path, concurrency=3))
+    calls = [e for e in events if isinstance(e, CallStarted | CallFinished)]
+    assert max(e.in_flight for e in calls) == 3
+    assert max(e.queued for e in calls) > 0

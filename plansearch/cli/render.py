@@ -34,6 +34,7 @@ class LiveState:
     started: float = field(default_factory=time.monotonic)
     stage: str = "starting"
     in_flight: int = 0
+    queued: int = 0
     stats: SearchStats = field(default_factory=SearchStats)
     candidates: list[Candidate] = field(default_factory=list)
     last_note: str = ""
@@ -43,10 +44,10 @@ class LiveState:
         match event:
             case StageStarted(stage=stage):
                 self.stage = stage
-            case CallStarted(stage=stage, in_flight=in_flight):
-                self.stage, self.in_flight = stage, in_flight
-            case CallFinished(stats=stats, in_flight=in_flight):
-                self.stats, self.in_flight = stats, in_flight
+            case CallStarted(stage=stage, in_flight=in_flight, queued=queued):
+                self.stage, self.in_flight, self.queued = stage, in_flight, queued
+            case CallFinished(stats=stats, in_flight=in_flight, queued=queued):
+                self.stats, self.in_flight, self.queued = stats, in_flight, queued
             case CallRetrying(reason=reason, delay=delay):
                 self.last_note = f"retrying in {delay:.1f}s: {reason}"
             case BranchDropped(stage=stage, reason=reason):
@@ -67,7 +68,7 @@ class LiveState:
         grid.add_row(
             "calls",
             f"{stats.calls} done ({stats.cached_calls} cached), {self.in_flight} in flight, "
-            f"{stats.failed_calls} failed, {stats.retries} retries",
+            f"{self.queued} queued, {stats.failed_calls} failed, {stats.retries} retries",
         )
         grid.add_row(
             "tokens",

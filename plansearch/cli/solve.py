@@ -88,11 +88,10 @@ async def _search(
                       else f"{settings.strategy}: {problem.entry_point or 'program'}")
     try:
         if live and err.is_terminal:
-            with Live(state.render(), console=err, refresh_per_second=8,
-                      transient=True) as display:
+            with Live(console=err, refresh_per_second=8, transient=True,
+                      get_renderable=state.render):
                 async for event in search.events():
                     state.update(event)
-                    display.update(state.render())
         else:
             async for event in search.events():
                 if live:
