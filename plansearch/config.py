@@ -22,6 +22,7 @@ from pydantic_settings import (
 ProviderName = Literal["anthropic", "openai"]
 StrategyName = Literal["plansearch", "ideasearch", "repeated"]
 BudgetName = Literal["quick", "default", "full"]
+IsolationName = Literal["auto", "bwrap", "namespaces", "rlimits"]
 
 DEFAULT_MODELS: dict[str, str] = {"anthropic": "claude-sonnet-5-5", "openai": "gpt-4o-mini"}
 KEY_ENV_VARS: dict[str, str] = {"anthropic": "ANTHROPIC_API_KEY", "openai": "OPENAI_API_KEY"}
@@ -94,6 +95,27 @@ class Settings(BaseSettings):
     top_p: float = Field(0.95, gt=0, le=1, description="Nucleus sampling.")
     max_tokens: int = Field(4096, ge=16, description="Output token limit per call.")
     seed: int = Field(0, description="Seed for shuffling observation subsets.")
+
+    # Tests that rank candidates
+    run_tests: bool = Field(True, description="Run every candidate against the tests found.")
+    workspace_tests: bool = Field(
+        True, description="Use pytest tests in the workspace that call the function."
+    )
+    tests_file: Path | None = Field(None, description="An explicit file of tests to run.")
+    generate_tests: int = Field(
+        0, ge=0, le=50, description="Test inputs the model writes (only group candidates)."
+    )
+    stop_when_passing: int | None = Field(
+        None, ge=1, description="End the search once this many candidates pass every test."
+    )
+    test_timeout: float = Field(5.0, gt=0, description="Seconds one test may run.")
+    candidate_timeout: float = Field(
+        30.0, gt=0, description="Seconds all tests of one candidate may run."
+    )
+    memory_mb: int = Field(512, ge=16, description="Memory a candidate may use, in MB.")
+    isolation: IsolationName = Field(
+        "auto", description="Sandbox for candidates: auto, bwrap, namespaces or rlimits."
+    )
 
     @field_validator("base_url")
     @classmethod

@@ -33,6 +33,7 @@ from plansearch.scheduling import PriorityLimiter
 class Stage(IntEnum):
     """Kinds of model call; the value is the scheduling priority (lower goes first)."""
 
+    TESTS = -1
     CODE = 0
     PSEUDOCODE = 1
     FIX = 2
@@ -86,7 +87,10 @@ class SearchContext:
     candidates: list[Candidate] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     stop_reason: FinishReason | None = None
-    on_enough_candidates: Callable[[], object] | None = None
+    on_stop: Callable[[], object] | None = None
+    """Called once when a limit says the exploration must end now."""
+    on_candidate: Callable[[Candidate], object] | None = None
+    """Called with every new candidate (to test it)."""
 
     def __post_init__(self) -> None:
         self._limiter = PriorityLimiter(self.concurrency)
@@ -237,8 +241,15 @@ class SearchContext:
         )
         self.candidates.append(candidate)
         self.emit(CandidateReady(candidate=candidate))
+        if self.on_candidate is not None:
+            self.on_candidate(candidate)
         cap = self.limits.max_candidates
         if cap is not None and len(self.candidates) >= cap:
-            self.stop_reason = FinishReason.MAX_CANDIDATES
-            if self.on_enough_candidates is not None:
-                self.on_enough_candidates()
+            self.stop(FinishReason.MAX_CANDIDATES)
+
+    def stop(self, reason: FinishReason) -> None:
+        """End the exploration now for `reason` (the first reason given is kept)."""
+        if self.stop_reason is None:
+            self.stop_reason = reason
+        if self.on_stop is not None:
+            self.on_stop()

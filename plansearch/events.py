@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from plansearch.execution.model import CandidateRun
 from plansearch.models.base import Usage
+from plansearch.ranking import RankedCandidate, Ranking
 from plansearch.result import Candidate, SearchResult, SearchStats
 
 
@@ -69,6 +71,22 @@ class CandidateReady:
 
 
 @dataclass(frozen=True)
+class CandidateTested:
+    """A candidate ran against the tests; `ranked` is its place in the new ranking."""
+
+    candidate_id: str
+    run: CandidateRun
+    ranked: RankedCandidate
+
+
+@dataclass(frozen=True)
+class RankingChanged:
+    """The ranking after the latest test run."""
+
+    ranking: Ranking
+
+
+@dataclass(frozen=True)
 class SearchFinished:
     """The search ended; `result` holds everything that finished."""
 
@@ -82,5 +100,7 @@ SearchEvent = (
     | CallRetrying
     | BranchDropped
     | CandidateReady
+    | CandidateTested
+    | RankingChanged
     | SearchFinished
 )

@@ -23,8 +23,12 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, Field
 
+from typing import TYPE_CHECKING
+
 from plansearch.execution.model import CandidateRun, TestCase, TestOutcome, TestStatus
-from plansearch.result import Candidate
+
+if TYPE_CHECKING:  # result.py holds a Ranking, so import Candidate for typing only
+    from plansearch.result import Candidate
 
 Signature = tuple[tuple[str, str | None], ...]
 """A behaviour: (status, actual output) on every test, in test order."""

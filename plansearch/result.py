@@ -6,7 +6,9 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from plansearch.execution.model import CandidateRun, TestCase
 from plansearch.models.base import Usage
+from plansearch.ranking import Ranking
 
 SCHEMA_VERSION = 1
 
@@ -69,6 +71,7 @@ class FinishReason(StrEnum):
     MAX_CALLS = "max_calls"
     MAX_OUTPUT_TOKENS = "max_output_tokens"
     MAX_CANDIDATES = "max_candidates"
+    ENOUGH_PASSING = "enough_passing"
     DEADLINE = "deadline"
     CANCELLED = "cancelled"
     ERROR = "error"
@@ -106,3 +109,22 @@ class SearchResult(BaseModel):
     errors: list[str] = Field(
         default_factory=list, description="Distinct failures seen (never containing a key)."
     )
+    tests: list[TestCase] = Field(
+        default_factory=list, description="The tests candidates ran against, in order."
+    )
+    runs: dict[str, CandidateRun] = Field(
+        default_factory=dict, description="Each tested candidate's outcomes, by candidate id."
+    )
+    ranking: Ranking | None = Field(
+        None, description="Candidates ordered by tests passed and agreement; None if untested."
+    )
+    isolation: str | None = Field(
+        None, description="How candidates were isolated when they ran, for a person."
+    )
+
+    def ranked_candidates(self) -> list[Candidate]:
+        """Candidates in rank order (graph order when they were not tested)."""
+        if self.ranking is None:
+            return list(self.candidates)
+        by_id = {candidate.id: candidate for candidate in self.candidates}
+        return [by_id[ranked.candidate_id] for ranked in self.ranking.candidates]

@@ -1,22 +1,26 @@
 """One search as a stream of events: the engine's single entry point for front ends.
 
-    search = Search(problem, settings)
+    search = Search(problem, settings, executor=executor, tests=tests)
     async for event in search.events():
         ...                      # render; call search.cancel() to stop early
 
-The last event is always `SearchFinished`, carrying every candidate that finished.
+The last event is always `SearchFinished`, carrying every candidate that finished, the
+outcome of its tests and the ranking.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 
 from plansearch import budget
+from plansearch.candidate_testing import CandidateTester
 from plansearch.config import Settings
 from plansearch.context import SearchAborted, SearchContext
 from plansearch.events import SearchEvent, SearchFinished
+from plansearch.execution.executor import Executor
+from plansearch.execution.model import TestCase
 from plansearch.models.base import Provider
 from plansearch.models.cache import ResponseCache
 from plansearch.models.factory import make_provider
@@ -24,19 +28,26 @@ from plansearch.models.retry import RetryPolicy
 from plansearch.problem import Problem
 from plansearch.result import FinishReason, SearchResult
 from plansearch.strategies import Strategy, make_strategy
+from plansearch.test_generation import generate_tests
 
 FINISH_MESSAGES: dict[FinishReason, str] = {
     FinishReason.COMPLETED: "The search explored its whole tree.",
     FinishReason.MAX_CALLS: "Stopped at the model-call limit (max_calls).",
     FinishReason.MAX_OUTPUT_TOKENS: "Stopped at the output-token limit (max_output_tokens).",
     FinishReason.MAX_CANDIDATES: "Stopped at the candidate limit (max_candidates).",
+    FinishReason.ENOUGH_PASSING: "Stopped: enough candidates pass every test "
+    "(stop_when_passing).",
     FinishReason.DEADLINE: "Stopped at the deadline.",
     FinishReason.CANCELLED: "Cancelled; finished candidates were kept.",
 }
 
 
 class Search:
-    """A search of one problem, driven by iterating `events()`; `cancel()` stops it."""
+    """A search of one problem, driven by iterating `events()`; `cancel()` stops it.
+
+    With an `executor`, every candidate runs against `tests` (plus model-written tests when
+    `settings.generate_tests` asks for them) as soon as it is written.
+    """
 
     def __init__(
         self,
@@ -47,6 +58,9 @@ class Search:
         cache: ResponseCache | None = None,
         strategy: Strategy | None = None,
         retry_policy: RetryPolicy | None = None,
+        executor: Executor | None = None,
+        tests: Sequence[TestCase] = (),
+        module_source: str | None = None,
     ) -> None:
         self.problem = problem
         self.settings = settings
@@ -56,13 +70,16 @@ class Search:
         self._owns_cache = cache is None
         self._strategy = strategy or make_strategy(problem, settings)
         self._retry_policy = retry_policy or RetryPolicy(max_retries=settings.max_retries)
+        self._executor = executor
+        self._tests = list(tests)
+        self._module_source = module_source
         self._queue: asyncio.Queue[SearchEvent] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._cancelled_by_user = False
         self.result: SearchResult | None = None
 
     def cancel(self) -> None:
-        """Stop all in-flight calls; the search finishes with what it has."""
+        """Stop all in-flight calls and test runs; the search finishes with what it has."""
         self._cancelled_by_user = True
         if self._task is not None:
             self._task.cancel()
@@ -104,27 +121,27 @@ class Search:
             cache=self._cache,
             retry_policy=self._retry_policy,
         )
+        tester = self._tester(ctx)
         started = time.monotonic()
         reason = FinishReason.COMPLETED
         message: str | None = None
-        work = asyncio.create_task(self._strategy.run(ctx))
-        self._task = work
-        ctx.on_enough_candidates = work.cancel
+        phase = asyncio.create_task(self._explore_then_test(ctx, tester))
+        self._task = phase
         if self._cancelled_by_user:
-            work.cancel()
+            phase.cancel()
         try:
             async with asyncio.timeout(limits.deadline):
-                await work
+                await phase
         except TimeoutError:
             reason = FinishReason.DEADLINE
         except asyncio.CancelledError:
-            reason = ctx.stop_reason or FinishReason.CANCELLED
-            if self._cancelled_by_user:
-                reason = FinishReason.CANCELLED
+            reason = FinishReason.CANCELLED
         except Exception as exc:  # a bug must still end the search with what it has
             reason = FinishReason.ERROR
             message = _error_message(exc)
-        await asyncio.gather(work, return_exceptions=True)
+        await asyncio.gather(phase, return_exceptions=True)
+        if tester is not None:
+            await tester.cancel()
         if reason is FinishReason.COMPLETED and ctx.stop_reason is not None:
             reason = ctx.stop_reason
         ctx.stats.wall_seconds = round(time.monotonic() - started, 3)
@@ -139,8 +156,59 @@ class Search:
             candidates=sorted(ctx.candidates,
                               key=lambda c: (len(c.graph_position), c.graph_position)),
             errors=list(ctx.errors),
+            tests=tester.tests if tester is not None else [],
+            runs=dict(tester.runs) if tester is not None else {},
+            ranking=tester.ranking if tester is not None else None,
+            isolation=self._executor.isolation.describe() if self._executor else None,
         )
         self._queue.put_nowait(SearchFinished(result=self.result))
+
+    def _tester(self, ctx: SearchContext) -> CandidateTester | None:
+        if self._executor is None:
+            return None
+        stop_at = self.settings.stop_when_passing
+
+        def on_passing(passing: int) -> None:
+            if stop_at is not None and passing >= stop_at:
+                ctx.stop(FinishReason.ENOUGH_PASSING)
+
+        tester = CandidateTester(self._executor, self.problem, self._module_source,
+                                 self._tests, ctx.emit, on_passing=on_passing)
+        ctx.on_candidate = tester.submit
+        return tester
+
+    async def _explore_then_test(
+        self, ctx: SearchContext, tester: CandidateTester | None
+    ) -> None:
+        """Run the strategy (and test generation); then finish the test runs it started."""
+        work = asyncio.create_task(self._explore(ctx, tester))
+        ctx.on_stop = work.cancel
+        try:
+            await work
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # the whole search is being cancelled, not just the exploration
+        if tester is None:
+            return
+        if ctx.stop_reason is FinishReason.ENOUGH_PASSING:
+            await tester.cancel()
+        else:
+            await tester.drain()
+
+    async def _explore(self, ctx: SearchContext, tester: CandidateTester | None) -> None:
+        async with asyncio.TaskGroup() as group:
+            if tester is not None:
+                group.create_task(self._generate_tests(ctx, tester))
+            group.create_task(self._strategy.run(ctx))
+
+    async def _generate_tests(self, ctx: SearchContext, tester: CandidateTester) -> None:
+        tests: list[TestCase] = []
+        try:
+            tests = await generate_tests(ctx, self.problem, self.settings.generate_tests,
+                                         max_tokens=self.settings.max_tokens)
+        finally:
+            tester.add_generated(tests)
 
     async def _close(self) -> None:
         if self._owns_provider and self._provider is not None:

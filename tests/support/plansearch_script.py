@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from plansearch import test_generation
 from plansearch.strategies import prompts
 from tests.support.fake_llm import FakeCall, FakeReply
 
@@ -37,6 +38,8 @@ def stage_of(call: FakeCall) -> str:
         return "brainstorm-derived"
     if last.startswith(_starts(prompts.CRITIQUE)):
         return "critique"
+    if last.startswith(_starts(test_generation.GENERATE_TESTS)):
+        return "tests"
     if last.startswith(_starts(prompts.PSEUDOCODE)):
         return "pseudocode"
     if "```python" in last and ("Write Python code" in last or "Solve the problem" in last):
@@ -75,6 +78,7 @@ class PlanSearchScript:
     first: int = 3
     derived: int = 2
     code_for: Callable[[FakeCall], str] | None = None
+    tests_reply: str = "```python\nassert f(1) == 1\n```"
 
     def __call__(self, call: FakeCall) -> str | FakeReply:
         stage = stage_of(call)
@@ -85,6 +89,8 @@ class PlanSearchScript:
             tag = _digest(conversation_start)
             items = [f"observation {i} of node {tag}" for i in range(1, count + 1)]
             return "```python\n" + repr(items) + "\n```"
+        if stage == "tests":
+            return self.tests_reply
         if stage == "code":
             make = self.code_for or default_code(self.entry_point)
             return make(call)
