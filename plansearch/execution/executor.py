@@ -1,0 +1,250 @@
+"""The executor: runs candidates against tests in a pool of sandboxed fork servers.
+
+    async with Executor(limits=Limits(test_timeout=2)) as executor:
+        run = await executor.run(program, tests)
+
+One worker per core by default; concurrent `run` calls are spread over the workers, one
+candidate per worker at a time. A worker that dies is replaced. Cancelling `run` kills the
+candidate before the cancellation propagates; `aclose` leaves no process behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import os
+import secrets
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any
+
+from pydantic import ValidationError
+
+from plansearch.execution.limits import Limits
+from plansearch.execution.model import CandidateRun, Program, TestCase, TestOutcome, TestStatus
+from plansearch.execution.protocol import Message
+from plansearch.execution.sandbox import (
+    IsolationReport,
+    IsolationRequest,
+    detect_isolation,
+    warn_if_unprotected,
+    worker_spec,
+)
+from plansearch.execution.worker import Worker, WorkerError
+
+_REPLY_MARGIN = 10.0
+_CANCEL_TIMEOUT = 3.0
+_RESTART_ATTEMPTS = 3
+
+
+class ExecutorError(RuntimeError):
+    """The executor cannot run candidates (not started, closed, or no worker can start)."""
+
+
+class Executor:
+    """Runs candidates, isolated and in parallel."""
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        limits: Limits | None = None,
+        isolation: IsolationRequest = "auto",
+        paths: Sequence[str | os.PathLike[str]] = (),
+    ) -> None:
+        """`paths`: directories candidates and tests may import from (first on sys.path) and
+        read; inside a sandbox they are the only part of the home directory left visible."""
+        self._size = workers or _cpu_count()
+        self._limits = limits or Limits()
+        self._requested: IsolationRequest = isolation
+        self._paths = [os.path.abspath(path) for path in paths]
+        self._process_name = f"psc-{secrets.token_hex(4)}"
+        self._idle: asyncio.Queue[Worker | None] = asyncio.Queue()
+        self._workers: set[Worker] = set()
+        self._restarts: set[asyncio.Task[None]] = set()
+        self._report: IsolationReport | None = None
+        self._ids = itertools.count(1)
+        self._closed = False
+        self._failure = ""
+
+    @property
+    def isolation(self) -> IsolationReport:
+        """The protections candidates run with (known once started)."""
+        if self._report is None:
+            raise ExecutorError("the executor is not started")
+        return self._report
+
+    @property
+    def process_name(self) -> str:
+        """The name candidate processes carry (`ps`, /proc/<pid>/comm)."""
+        return self._process_name
+
+    @property
+    def limits(self) -> Limits:
+        return self._limits
+
+    async def __aenter__(self) -> Executor:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def start(self) -> None:
+        """Choose the isolation level and start the workers."""
+        if self._report is not None:
+            return
+        report = await asyncio.to_thread(detect_isolation, self._requested)
+        warn_if_unprotected(report)
+        self._report = report
+        started = await asyncio.gather(
+            *(self._start_worker() for _ in range(self._size)), return_exceptions=True
+        )
+        errors = [result for result in started if isinstance(result, BaseException)]
+        if errors:
+            await self.aclose()
+            raise ExecutorError(f"cannot start the workers: {errors[0]}") from errors[0]
+        for worker in started:
+            self._idle.put_nowait(worker)  # type: ignore[arg-type]  # errors handled above
+
+    async def run(
+        self, program: Program, tests: Sequence[TestCase], limits: Limits | None = None
+    ) -> CandidateRun:
+        """Run `program` against `tests`, in order; one outcome per test."""
+        if self._report is None or self._closed:
+            raise ExecutorError("the executor is not running")
+        cases = list(tests)
+        if not cases:
+            return CandidateRun(outcomes=[])
+        limits = limits or self._limits
+        request: Message = {
+            "t": "run",
+            "id": next(self._ids),
+            "program": program.model_dump(),
+            "tests": [case.model_dump() for case in cases],
+            "limits": limits.model_dump(),
+        }
+        worker = await self._acquire()
+        try:
+            reply = await worker.request(request, limits.candidate_timeout + _REPLY_MARGIN)
+        except asyncio.CancelledError:
+            await asyncio.shield(self._abandon(worker, request["id"]))
+            raise
+        except (WorkerError, TimeoutError) as exc:
+            self._replace(worker)
+            reason = str(exc) or "it did not answer in time"
+            return _failed(cases, f"the worker process failed and was restarted: {reason}")
+        self._release(worker)
+        return _candidate_run(cases, reply)
+
+    async def aclose(self) -> None:
+        """Stop every worker; no process is left behind."""
+        if self._closed:
+            return
+        self._closed = True
+        for task in self._restarts:
+            task.cancel()
+        await asyncio.gather(*self._restarts, return_exceptions=True)
+        await asyncio.gather(*(worker.close() for worker in self._workers), return_exceptions=True)
+        self._workers.clear()
+
+    async def _start_worker(self) -> Worker:
+        spec = worker_spec(self.isolation.level, self._limits, self._process_name, self._paths)
+        worker = await Worker.start(spec)
+        if self._closed:
+            await worker.close()
+            raise ExecutorError("the executor was closed")
+        self._workers.add(worker)
+        return worker
+
+    async def _acquire(self) -> Worker:
+        while True:
+            worker = await self._idle.get()
+            if worker is None:
+                if not self._workers and not self._restarts:
+                    self._idle.put_nowait(None)  # wake the next waiter too
+                    raise ExecutorError(f"no worker can be started: {self._failure}")
+                continue
+            if worker.alive:
+                return worker
+            self._replace(worker)
+
+    def _release(self, worker: Worker) -> None:
+        if not self._closed:
+            self._idle.put_nowait(worker)
+
+    async def _abandon(self, worker: Worker, run_id: int) -> None:
+        """After a cancelled run: have the worker kill the candidate, or replace the worker."""
+        try:
+            await worker.cancel(run_id, _CANCEL_TIMEOUT)
+        except (WorkerError, TimeoutError):
+            self._replace(worker)
+        else:
+            self._release(worker)
+
+    def _replace(self, worker: Worker) -> None:
+        self._workers.discard(worker)
+        task = asyncio.create_task(self._restart(worker))
+        self._restarts.add(task)
+        task.add_done_callback(self._restarts.discard)
+
+    async def _restart(self, old: Worker) -> None:
+        await old.kill()
+        for attempt in range(_RESTART_ATTEMPTS):
+            if self._closed:
+                return
+            try:
+                self._idle.put_nowait(await self._start_worker())
+                return
+            except (WorkerError, ExecutorError) as exc:
+                self._failure = str(exc)
+                await asyncio.sleep(0.2 * 4**attempt)
+        self._idle.put_nowait(None)
+
+
+def _candidate_run(cases: list[TestCase], reply: Message) -> CandidateRun:
+    raw_outcomes = reply.get("outcomes")
+    if reply.get("t") != "result" or not isinstance(raw_outcomes, list):
+        return _failed(cases, "the worker sent no result")
+    if len(raw_outcomes) != len(cases):
+        return _failed(cases, "the worker sent a result for a different number of tests")
+    return CandidateRun(
+        outcomes=[_outcome(case, raw) for case, raw in zip(cases, raw_outcomes, strict=True)],
+        wall_ms=float(reply.get("wall_ms", 0.0)),
+        stdout_truncated=bool(reply.get("stdout_truncated")),
+    )
+
+
+def _outcome(case: TestCase, raw: Any) -> TestOutcome:
+    with contextlib.suppress(ValueError, ValidationError, TypeError, AttributeError):
+        return TestOutcome(
+            test_id=case.id,
+            status=TestStatus(raw.get("status")),
+            message=raw.get("message") or "",
+            traceback=raw.get("traceback"),
+            actual=raw.get("actual"),
+            duration_ms=raw.get("duration_ms") or 0.0,
+        )
+    return TestOutcome(
+        test_id=case.id, status=TestStatus.EXECUTOR_ERROR, message="malformed outcome"
+    )
+
+
+def _failed(cases: list[TestCase], message: str) -> CandidateRun:
+    return CandidateRun(
+        outcomes=[
+            TestOutcome(test_id=case.id, status=TestStatus.EXECUTOR_ERROR, message=message)
+            for case in cases
+        ]
+    )
+
+
+def _cpu_count() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1

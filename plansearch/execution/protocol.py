@@ -1,0 +1,96 @@
+"""Length-prefixed JSON frames: how the executor, its fork servers and their children talk.
+
+Each frame is a 4-byte big-endian length followed by that many bytes of UTF-8 JSON holding
+one object. This module runs on both sides of the sandbox, so it uses the standard library only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+from typing import Any
+
+HEADER = struct.Struct(">I")
+MAX_FRAME = 256 * 1024 * 1024
+
+Message = dict[str, Any]
+
+
+class ProtocolError(Exception):
+    """A frame that is too long or is not a JSON object."""
+
+
+def encode(message: Message) -> bytes:
+    """One frame holding `message`."""
+    body = json.dumps(message, separators=(",", ":")).encode()
+    return HEADER.pack(len(body)) + body
+
+
+def decode_body(body: bytes) -> Message:
+    """The object in a frame's body."""
+    try:
+        value = json.loads(body)
+    except ValueError as exc:
+        raise ProtocolError(f"frame is not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ProtocolError("frame is not a JSON object")
+    return value
+
+
+def write_frame(fd: int, message: Message) -> None:
+    """Write one frame to a blocking file descriptor, all of it."""
+    data = memoryview(encode(message))
+    while data:
+        data = data[os.write(fd, data) :]
+
+
+def read_frame(fd: int) -> Message | None:
+    """Read one frame from a blocking file descriptor; None at end of file."""
+    header = _read_exactly(fd, HEADER.size)
+    if header is None:
+        return None
+    (length,) = HEADER.unpack(header)
+    if length > MAX_FRAME:
+        raise ProtocolError(f"frame of {length} bytes is too long")
+    body = _read_exactly(fd, length)
+    if body is None:
+        raise ProtocolError("end of file inside a frame")
+    return decode_body(body)
+
+
+def _read_exactly(fd: int, size: int) -> bytes | None:
+    chunks: list[bytes] = []
+    remaining = size
+    while remaining:
+        chunk = os.read(fd, min(remaining, 1 << 20))
+        if not chunk:
+            if chunks:
+                raise ProtocolError("end of file inside a frame")
+            return None
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+class FrameDecoder:
+    """Splits a byte stream, fed in arbitrary pieces, into messages."""
+
+    def __init__(self, max_frame: int = MAX_FRAME) -> None:
+        self._buffer = bytearray()
+        self._max_frame = max_frame
+
+    def feed(self, data: bytes) -> list[Message]:
+        """Add bytes; return every message they complete."""
+        self._buffer += data
+        messages: list[Message] = []
+        while len(self._buffer) >= HEADER.size:
+            (length,) = HEADER.unpack_from(self._buffer)
+            if length > self._max_frame:
+                raise ProtocolError(f"frame of {length} bytes is too long")
+            end = HEADER.size + length
+            if len(self._buffer) < end:
+                break
+            messages.append(decode_body(bytes(self._buffer[HEADER.size : end])))
+            del self._buffer[:end]
+        return messages
