@@ -1,0 +1,519 @@
+"""The executor: statuses, test kinds, tolerant comparison, limits, concurrency, cancellation
+and clean shutdown, with real sandboxed fork servers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from pydantic import ValidationError
+
+from plansearch.execution import (
+    CandidateRun,
+    Executor,
+    ExecutorError,
+    Limits,
+    Program,
+    SandboxUnavailable,
+    TestCase,
+    TestStatus,
+    detect_isolation,
+    sandbox,
+)
+from plansearch.execution.compare import doctest_matches, stdout_matches, values_equal
+from plansearch.execution.sandbox import LEVELS, level_available
+
+module_loop = pytest.mark.asyncio(loop_scope="module")
+
+LIMITS = Limits(test_timeout=1.0, candidate_timeout=6.0)
+S = TestStatus
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def executor() -> AsyncIterator[Executor]:
+    async with Executor(workers=2, limits=LIMITS) as started:
+        yield started
+
+
+def program(source: str, entry_point: str | None = "f", module_name: str = "candidate") -> Program:
+    return Program(source=source, entry_point=entry_point, module_name=module_name)
+
+
+def value_test(call: str, expected: str | None, test_id: str = "t", **extra: object) -> TestCase:
+    return TestCase(
+        id=test_id, kind="docstring", source="docstring", call=call, expected=expected, **extra
+    )
+
+
+def code_test(code: str, kind: str = "assert", test_id: str = "t", **extra: object) -> TestCase:
+    return TestCase(id=test_id, kind=kind, source="tests/test_f.py", code=code, **extra)  # type: ignore[arg-type]
+
+
+def stdio_test(stdin: str, expected: str, test_id: str = "t") -> TestCase:
+    return TestCase(
+        id=test_id, kind="stdio", source="statement", stdin=stdin, expected_stdout=expected
+    )
+
+
+def statuses(result: CandidateRun) -> list[TestStatus]:
+    return [outcome.status for outcome in result.outcomes]
+
+
+ADD = program("def f(a, b):\n    return a + b\n")
+
+
+# statuses, at every level
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@module_loop
+async def test_each_status_at_each_level(level: str) -> None:
+    available, reason = level_available(level)  # type: ignore[arg-type]
+    if not available:
+        pytest.skip(f"isolation level {level} is not available here: {reason}")
+    source = "import time\ndef f(a, b):\n    if a < 0:\n        time.sleep(30)\n    return a + b\n"
+    tests = [
+        value_test("f(1, 2)", "3", "pass"),
+        value_test("f(1, 2)", "4", "fail"),
+        value_test("f(1, 'x')", "0", "error"),
+        value_test("f(-1, 2)", "1", "timeout"),
+    ]
+    async with Executor(workers=1, limits=LIMITS, isolation=level) as started:  # type: ignore[arg-type]
+        assert started.isolation.level == level
+        result = await started.run(program(source), tests)
+    assert [o.test_id for o in result.outcomes] == ["pass", "fail", "error", "timeout"]
+    assert statuses(result) == [S.PASS, S.FAIL, S.ERROR, S.TIMEOUT]
+    passed, failed, errored, timed_out = result.outcomes
+    assert passed.actual == "3" and passed.duration_ms > 0
+    assert failed.message == "f(1, 2): expected 4, got 3"
+    assert errored.message.startswith("TypeError: unsupported operand")
+    assert errored.traceback is not None and "return a + b" in errored.traceback
+    assert "plansearch/execution" not in errored.traceback
+    assert "1 s" in timed_out.message
+
+
+# docstring and generated tests
+
+
+@module_loop
+async def test_float_tolerance_recurses_into_containers(executor: Executor) -> None:
+    source = "def f():\n    return [0.1 + 0.2, {'a': 1.00001, 'b': (2.0, 3)}]\n"
+    result = await executor.run(
+        program(source),
+        [
+            value_test("f()", "[0.3, {'a': 1.0, 'b': (2.0, 3)}]", "close"),
+            value_test("f()", "[0.3, {'a': 1.1, 'b': (2.0, 3)}]", "far"),
+            value_test("f()", "[0.3, {'a': 1.0, 'b': [2.0, 3]}]", "tuple-vs-list"),
+        ],
+    )
+    assert statuses(result) == [S.PASS, S.FAIL, S.FAIL]
+
+
+def test_comparisons_without_the_sandbox() -> None:
+    assert values_equal(0.1 + 0.2, 0.3)
+    assert not values_equal(1, 1.1)
+    assert values_equal(float("nan"), float("nan"))
+    assert stdout_matches("YES \n", "yes")
+    assert stdout_matches("1.00001 2\n3", "1.0 2\n3.0")
+    assert not stdout_matches("1 2", "1 3")
+    assert not stdout_matches("1\n2", "1 2")
+    assert doctest_matches("[1,  2]\n", "[1, 2]")
+    assert doctest_matches("0.30000000000000004", "0.3")
+
+
+@module_loop
+async def test_doctest_printed_output_and_exceptions(executor: Executor) -> None:
+    source = (
+        "def f(n):\n"
+        "    if n < 0:\n"
+        "        raise ValueError('negative')\n"
+        "    for i in range(n):\n"
+        "        print(i)\n"
+        "    return 'done'\n"
+    )
+    raised = "Traceback (most recent call last):\n    ...\nValueError: negative"
+    result = await executor.run(
+        program(source),
+        [
+            value_test("f(2)", "0\n1\n'done'", "printed", doctest_output=True),
+            value_test("f(2)", "0\n2\n'done'", "wrong", doctest_output=True),
+            value_test("f(-1)", raised, "raises", doctest_output=True),
+            value_test("f(-1)", raised.replace("negative", "other"), "other", doctest_output=True),
+        ],
+    )
+    assert statuses(result) == [S.PASS, S.FAIL, S.PASS, S.FAIL]
+    assert "-2" in result.outcomes[1].message and "+1" in result.outcomes[1].message
+
+
+@module_loop
+async def test_doctest_statements_share_a_namespace(executor: Executor) -> None:
+    result = await executor.run(
+        ADD,
+        [
+            value_test("x = f(2, 3)", "", "assign", doctest_output=True),
+            value_test("x * 2", "10", "use", doctest_output=True),
+        ],
+    )
+    assert statuses(result) == [S.PASS, S.PASS]
+
+
+@module_loop
+async def test_generated_test_without_expected_value_records_the_output(
+    executor: Executor,
+) -> None:
+    result = await executor.run(
+        ADD, [TestCase(id="g", kind="generated", source="model", trusted=False, call="f(4, 5)")]
+    )
+    assert statuses(result) == [S.PASS]
+    assert result.outcomes[0].actual == "9"
+
+
+# assert, file and pytest tests
+
+
+@module_loop
+async def test_assert_failures_show_both_sides(executor: Executor) -> None:
+    code = (
+        "def check(candidate):\n"
+        "    assert candidate(1, 1) == 2\n"
+        "    assert candidate(2, 2) == 5, 'two and two'\n"
+        "check(f)\n"
+    )
+    result = await executor.run(ADD, [code_test(code)])
+    outcome = result.outcomes[0]
+    assert outcome.status is S.FAIL
+    assert outcome.message.splitlines() == [
+        "two and two",
+        "assert candidate(2, 2) == 5",
+        "expected 5, got 4",
+    ]
+    assert outcome.traceback is not None and "line 3, in check" in outcome.traceback
+
+
+@module_loop
+async def test_plain_assert_names_its_source(executor: Executor) -> None:
+    result = await executor.run(ADD, [code_test("assert f(1, 1) > 3 and f(0, 0) == 0")])
+    assert statuses(result) == [S.FAIL]
+    assert result.outcomes[0].message == "assert f(1, 1) > 3 and f(0, 0) == 0"
+
+
+@module_loop
+async def test_file_test_imports_the_program_by_module_name(executor: Executor) -> None:
+    code = (
+        "from mylib.util import f\n"
+        "assert f(2, 3) == 5\n"
+        "import mylib.util\n"
+        "assert mylib.util.f is f\n"
+    )
+    result = await executor.run(
+        program(ADD.source, module_name="mylib.util"), [code_test(code, kind="file")]
+    )
+    assert statuses(result) == [S.PASS], result.outcomes[0].message
+
+
+@module_loop
+async def test_pytest_functions_by_name(executor: Executor) -> None:
+    code = (
+        "import pytest\n"
+        "from candidate import f\n"
+        "def test_adds():\n"
+        "    assert f(1, 2) == 3\n"
+        "def test_raises():\n"
+        "    with pytest.raises(TypeError):\n"
+        "        f(1, 'a')\n"
+        "@pytest.mark.parametrize('a, b, total', [(1, 1, 2), pytest.param(2, 2, 5), (0, 0, 0)])\n"
+        "def test_table(a, b, total):\n"
+        "    assert f(a, b) == total\n"
+        "class TestClass:\n"
+        "    def test_method(self, tmp_path):\n"
+        "        (tmp_path / 'x').write_text('1')\n"
+        "        assert f(int((tmp_path / 'x').read_text()), 1) == 2\n"
+        "def test_fixture(capsys):\n"
+        "    pass\n"
+        "def test_fails_explicitly():\n"
+        "    pytest.fail('not yet')\n"
+    )
+    names = [
+        "test_adds",
+        "test_raises",
+        "test_table",
+        "TestClass::test_method",
+        "test_fixture",
+        "test_fails_explicitly",
+    ]
+    tests = [code_test(code, kind="pytest", test_id=name, function=name) for name in names]
+    result = await executor.run(ADD, tests)
+    assert statuses(result) == [S.PASS, S.PASS, S.FAIL, S.PASS, S.ERROR, S.FAIL]
+    assert result.outcomes[2].message.startswith("[a=2, b=2, total=5]")
+    assert "capsys" in result.outcomes[4].message
+    assert "not yet" in result.outcomes[5].message
+
+
+# stdin/stdout programs
+
+
+@module_loop
+async def test_stdio_programs_are_compared_tolerantly(executor: Executor) -> None:
+    source = (
+        "import sys\n"
+        "data = sys.stdin.read().split()\n"
+        "n = int(data[0])\n"
+        "print('YES' if n % 2 == 0 else 'NO ')\n"
+        "print(n / 3)\n"
+        "if n == 7:\n"
+        "    sys.exit(0)\n"
+        "if n == 9:\n"
+        "    sys.exit(1)\n"
+    )
+    result = await executor.run(
+        program(source, entry_point=None),
+        [
+            stdio_test("4\n", "yes\n1.3333", "tolerant"),
+            stdio_test("5", "NO\n1.6666667\n", "exact-ish"),
+            stdio_test("6", "NO\n2.0", "wrong"),
+            stdio_test("7", "NO\n2.33333", "exit-zero"),
+            stdio_test("9", "NO\n3.0", "exit-one"),
+        ],
+    )
+    assert statuses(result) == [S.PASS, S.PASS, S.FAIL, S.PASS, S.ERROR]
+    assert result.outcomes[2].actual == "YES\n2.0\n"
+    assert "SystemExit: 1" in result.outcomes[4].message
+
+
+@module_loop
+async def test_stdio_reads_through_every_interface(executor: Executor) -> None:
+    readers = [
+        "print(input(), input())",
+        "import sys\nprint(*sys.stdin.buffer.read().decode().split())",
+        "print(*open(0).read().split())",
+        "import sys\nprint(*(line.strip() for line in sys.stdin))",
+    ]
+    for source in readers:
+        reader = program(source, entry_point=None)
+        result = await executor.run(reader, [stdio_test("a\nb\n", "a b")])
+        assert statuses(result) == [S.PASS], (source, result.outcomes[0].message)
+
+
+# the process around the tests
+
+
+@module_loop
+async def test_a_crash_inside_a_test_costs_only_that_test(executor: Executor) -> None:
+    source = "import os\ndef f(code):\n    os._exit(code)\n"
+    result = await executor.run(
+        program(source), [value_test("f(3)", "0", "a"), value_test("1 + 1", "2", "b")]
+    )
+    assert statuses(result) == [S.ERROR, S.PASS]
+    assert result.outcomes[0].message == "the process exited with status 3 during this test"
+
+
+@module_loop
+async def test_syntax_error_fails_every_test_with_the_reason(executor: Executor) -> None:
+    result = await executor.run(
+        program("def f(:\n    pass\n"), [value_test("f()", "1", "a"), value_test("f()", "2", "b")]
+    )
+    assert statuses(result) == [S.ERROR, S.ERROR]
+    assert result.outcomes[0].message.startswith("import failed: SyntaxError")
+
+
+@module_loop
+async def test_candidates_run_scrubbed_in_a_scratch_directory(executor: Executor) -> None:
+    source = (
+        "import os\n"
+        "def f():\n"
+        "    here = os.getcwd()\n"
+        "    open('x.txt', 'w').write('1')\n"
+        "    with open('/proc/self/comm') as comm:\n"
+        "        name = comm.read().strip()\n"
+        "    files = sorted(os.listdir(here))\n"
+        "    return (here == os.environ['HOME'], files, name, sorted(os.environ))\n"
+    )
+    expected = (
+        "(True, ['candidate.py', 'x.txt'], NAME, ['HOME', 'LANG', 'LC_ALL', 'MKL_NUM_THREADS', "
+        "'OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'PATH', 'PYTHONDONTWRITEBYTECODE', "
+        "'PYTHONIOENCODING', 'TMPDIR'])"
+    ).replace("NAME", repr(executor.process_name))
+    for _ in range(2):  # the second run starts from an empty scratch directory again
+        result = await executor.run(program(source), [value_test("f()", expected)])
+        assert statuses(result) == [S.PASS], result.outcomes[0].message
+
+
+@module_loop
+async def test_output_is_capped(executor: Executor) -> None:
+    source = "def f():\n    print('x' * 100000)\n    return 1\n"
+    generated = TestCase(id="g", kind="generated", source="model", call="f()")
+    result = await executor.run(program(source), [generated])
+    assert result.stdout_truncated
+    assert result.outcomes[0].status is S.PASS
+
+
+@module_loop
+async def test_per_run_limits_override_the_executors(executor: Executor) -> None:
+    source = "import time\ndef f():\n    time.sleep(0.5)\n    return 1\n"
+    quick = Limits(test_timeout=0.2, candidate_timeout=2.0)
+    assert statuses(await executor.run(program(source), [value_test("f()", "1")])) == [S.PASS]
+    result = await executor.run(program(source), [value_test("f()", "1")], limits=quick)
+    assert statuses(result) == [S.TIMEOUT]
+
+
+@module_loop
+async def test_candidate_wall_time_is_enforced_from_outside(executor: Executor) -> None:
+    source = "import time\ndef f():\n    time.sleep(0.6)\n    return 1\n"
+    short = Limits(test_timeout=1.0, candidate_timeout=1.5)
+    tests = [value_test("f()", "1", f"t{i}") for i in range(5)]
+    started = time.monotonic()
+    result = await executor.run(program(source), tests, limits=short)
+    assert time.monotonic() - started < 3.5
+    assert statuses(result)[:2] == [S.PASS, S.PASS]
+    assert set(statuses(result)[2:]) == {S.TIMEOUT}
+    assert "not run" in result.outcomes[-1].message
+
+
+def test_limits_are_validated() -> None:
+    with pytest.raises(ValidationError):
+        Limits(test_timeout=0)
+    with pytest.raises(ValidationError):
+        Limits(memory=5)  # type: ignore[call-arg]
+
+
+# the pool
+
+
+@module_loop
+async def test_concurrent_runs_are_spread_over_the_workers(executor: Executor) -> None:
+    source = (
+        "import os, time\n"
+        "def f():\n"
+        "    time.sleep(0.05)\n"
+        "    return (os.getppid(), os.stat('/proc/self/ns/pid').st_ino)\n"
+    )
+    runs = await asyncio.gather(
+        *(executor.run(program(source), [value_test("f()", None)]) for _ in range(12))
+    )
+    assert {run.outcomes[0].status for run in runs} == {S.PASS}
+    assert len({run.outcomes[0].actual for run in runs}) == 2
+
+
+@module_loop
+async def test_cancelling_a_run_kills_its_candidate(executor: Executor) -> None:
+    marker = "plansearch-cancel-test"
+    source = f"import os, time\ndef f():\n    os.execv('/bin/sleep', ['{marker}', '30'])\n"
+    task = asyncio.create_task(executor.run(program(source), [value_test("f()", "1")]))
+    await asyncio.sleep(0.5)
+    assert _processes_with(marker)
+    task.cancel()
+    started = time.monotonic()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert time.monotonic() - started < 2
+    assert not _processes_with(marker)
+    assert statuses(await executor.run(ADD, [value_test("f(1, 1)", "2")])) == [S.PASS]
+
+
+@module_loop
+async def test_close_leaves_no_process_behind() -> None:
+    before = _descendants()
+    executor = Executor(workers=2, limits=LIMITS)
+    await executor.start()
+    assert len(_descendants()) > len(before)
+    await executor.run(ADD, [value_test("f(1, 1)", "2")])
+    await executor.aclose()
+    assert _descendants() == before
+    with pytest.raises(ExecutorError):
+        await executor.run(ADD, [value_test("f(1, 1)", "2")])
+
+
+@module_loop
+async def test_running_before_start_is_an_error() -> None:
+    with pytest.raises(ExecutorError):
+        await Executor().run(ADD, [value_test("f(1, 1)", "2")])
+
+
+@module_loop
+async def test_no_tests_means_no_outcomes(executor: Executor) -> None:
+    assert (await executor.run(ADD, [])).outcomes == []
+
+
+@module_loop
+async def test_paths_are_importable_and_read_only(executor: Executor, tmp_path: Path) -> None:
+    (tmp_path / "helper_mod.py").write_text("VALUE = 42\n")
+    source = "import helper_mod\ndef f():\n    return helper_mod.VALUE\n"
+    async with Executor(workers=1, limits=LIMITS, paths=[tmp_path]) as with_paths:
+        result = await with_paths.run(program(source), [value_test("f()", "42")])
+        assert statuses(result) == [S.PASS], result.outcomes[0].message
+        write = code_test(f"open({str(tmp_path / 'new.txt')!r}, 'w').write('x')")
+        result = await with_paths.run(program(source), [write])
+    if with_paths.isolation.filesystem:
+        assert "Read-only file system" in result.outcomes[0].message
+        assert not (tmp_path / "new.txt").exists()
+
+
+# isolation report
+
+
+def test_isolation_report_describes_protections() -> None:
+    report = detect_isolation()
+    assert report.level in LEVELS
+    text = report.describe()
+    assert f"sandbox level: {report.level}" in text
+    assert ("[OFF]" in text) == bool(report.protections_off)
+
+
+def test_a_missing_bubblewrap_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(SandboxUnavailable, match="not on PATH"):
+        sandbox.probe("bwrap")
+
+
+@module_loop
+async def test_limits_only_level_warns_once(caplog: pytest.LogCaptureFixture) -> None:
+    available, _ = level_available("rlimits")
+    assert available
+    sandbox._warned.discard("rlimits")
+    with caplog.at_level(logging.WARNING, logger="plansearch.execution"):
+        for _ in range(2):
+            async with Executor(workers=1, limits=LIMITS, isolation="rlimits") as weak:
+                assert weak.isolation.protections_off
+    warnings = [record for record in caplog.records if "without protection" in record.message]
+    assert len(warnings) == 1
+    assert "network" in warnings[0].message
+
+
+def _processes_with(marker: str) -> list[int]:
+    found = []
+    for pid in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as file:
+                if marker.encode() in file.read():
+                    found.append(int(pid))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def _descendants() -> set[int]:
+    """Live processes below this one."""
+    children: dict[int, list[int]] = {}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as file:
+                fields = file.read().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if fields[0] != "Z":
+            children.setdefault(int(fields[1]), []).append(int(pid))
+    found: set[int] = set()
+    frontier = [os.getpid()]
+    while frontier:
+        for child in children.get(frontier.pop(), []):
+            found.add(child)
+            frontier.append(child)
+    return found
