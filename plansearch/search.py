@@ -159,7 +159,7 @@ class Search:
             tests=tester.tests if tester is not None else [],
             runs=dict(tester.runs) if tester is not None else {},
             ranking=tester.ranking if tester is not None else None,
-            isolation=self._executor.isolation.describe() if self._executor else None,
+            isolation=self._executor.isolation.level if self._executor else None,
         )
         self._queue.put_nowait(SearchFinished(result=self.result))
 

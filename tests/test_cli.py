@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from plansearch.result import FinishReason, SearchResult
-from tests.support.fake_llm import FakeLLMServer
+from tests.support.fake_llm import FakeCall, FakeLLMServer
 from tests.support.plansearch_script import PlanSearchScript
 
 STUB = '''\
@@ -42,15 +42,23 @@ def workspace(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def area_code(call: FakeCall) -> str:
+    """Right code when written from a fixed sketch, wrong otherwise."""
+    fixed = "fix reply" in call.messages[-1][1]
+    body = "math.pi * r * r" if fixed else "2 * math.pi * r"
+    return f"```python\nimport math\n\ndef area(r):\n    return {body}\n```"
+
+
 @pytest.fixture
 def server() -> Iterator[FakeLLMServer]:
-    with FakeLLMServer(PlanSearchScript("area", first=2, derived=2)) as fake:
+    with FakeLLMServer(PlanSearchScript("area", first=2, derived=2, code_for=area_code)) as fake:
         yield fake
 
 
 def cli_env(server: FakeLLMServer | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("ANTHROPIC_", "OPENAI_"))}
+    env["COLUMNS"] = "250"  # rich wraps table cells to the terminal width
     if server is not None:
         env["ANTHROPIC_API_KEY"] = "sk-cli-test"
         env["ANTHROPIC_BASE_URL"] = server.base_url_anthropic
@@ -80,6 +88,10 @@ def test_solve_prints_a_table_of_candidates(workspace: Path, server: FakeLLMServ
     assert run.returncode == 0, run.stderr
     assert "candidates for area" in run.stdout
     assert "sketch reply" in run.stdout  # the first line of each plan
+    assert "1/1 docstring examples" in run.stdout and "0/1 docstring examples" in run.stdout
+    table = run.stdout[run.stdout.index("candidates for area"):]
+    assert table.index("1/1 docstring") < table.index("0/1 docstring"), "passing ones first"
+    assert "3 of 6 tested candidates pass all 1 trusted tests" in run.stderr
     assert "explored its whole tree" in run.stderr
     assert server.request_count > 0
 
@@ -89,12 +101,15 @@ def test_show_prints_the_whole_plan(workspace: Path, server: FakeLLMServer) -> N
     args = ("solve", "geometry.py::area", "--budget", "quick")
     assert plansearch(*args, cwd=workspace, env=env).returncode == 0
     requests = server.request_count
-    run = plansearch(*args, "--show", "4", cwd=workspace, env=env)
+    run = plansearch(*args, "--show", "1", cwd=workspace, env=env)
     assert run.returncode == 0, run.stderr
     assert server.request_count == requests, "the repeat is answered from the cache"
-    for title in ("Observations, layer 1", "Sketch", "Criticism", "Fixed sketch", "Code"):
+    for title in ("Sketch", "Criticism", "Fixed sketch", "Code", "Tests"):
         assert title in run.stdout
-    assert "def area" in run.stdout
+    assert "math.pi * r * r" in run.stdout
+    assert "docstring#1" in run.stdout and "pass" in run.stdout
+    last = plansearch(*args, "--show", "6", cwd=workspace, env=env)
+    assert "2 * math.pi * r" in last.stdout and "fail" in last.stdout
     out_of_range = plansearch(*args, "--show", "99", cwd=workspace, env=env)
     assert out_of_range.returncode == 2
     assert "there are 6 candidates" in out_of_range.stderr
@@ -216,3 +231,56 @@ def test_no_cache_and_cache_clear(workspace: Path, server: FakeLLMServer) -> Non
     assert f"Removed {first} cached replies" in cleared.stdout
     plansearch(*args, cwd=workspace, env=env)
     assert server.request_count == 3 * first
+
+
+WORKSPACE_TEST = '''\
+from geometry import area
+
+
+def test_unit_circle():
+    assert abs(area(1.0) - 3.14159) < 1e-4
+
+
+def test_radius_three():
+    assert abs(area(3.0) - 28.27433) < 1e-4
+'''
+
+
+def test_workspace_tests_rank_candidates(workspace: Path, server: FakeLLMServer) -> None:
+    (workspace / "pyproject.toml").write_text("[project]\nname = 'geo'\n", encoding="utf-8")
+    (workspace / "tests").mkdir()
+    (workspace / "tests" / "test_geometry.py").write_text(WORKSPACE_TEST, encoding="utf-8")
+    before = (workspace / "geometry.py").read_text(encoding="utf-8")
+    run = plansearch("solve", "geometry.py::area", "--budget", "quick", cwd=workspace,
+                     env=cli_env(server))
+    assert run.returncode == 0, run.stderr
+    assert "1 from docstring, 2 from tests/test_geometry.py" in run.stderr
+    assert "1/1 docstring examples, 2/2 of tests/test_geometry.py" in run.stdout
+    assert "0/1 docstring examples, 0/2 of tests/test_geometry.py" in run.stdout
+    assert (workspace / "geometry.py").read_text(encoding="utf-8") == before
+
+
+def test_stop_when_passing_and_no_tests(workspace: Path) -> None:
+    with FakeLLMServer(PlanSearchScript("area", first=3, derived=3, code_for=area_code),
+                       latency=0.02) as server:
+        env = cli_env(server)
+        run = plansearch("solve", "geometry.py::area", "--budget", "full", "--json",
+                         "--stop-when-passing", "1", "--concurrency", "4", cwd=workspace, env=env)
+        assert run.returncode == 0, run.stderr
+        result = json.loads(run.stdout)
+        assert result["finish_reason"] == "enough_passing"
+        assert result["ranking"]["passing"] >= 1
+        untested = plansearch("solve", "geometry.py::area", "--budget", "quick", "--json",
+                              "--no-tests", cwd=workspace, env=env)
+    data = json.loads(untested.stdout)
+    assert data["ranking"] is None and data["runs"] == {} and data["isolation"] is None
+
+
+def test_doctor_reports_the_sandbox_and_the_missing_key(workspace: Path) -> None:
+    run = plansearch("doctor", cwd=workspace, env=cli_env())
+    assert run.returncode == 1
+    assert "sandbox level:" in run.stdout
+    assert "ANTHROPIC_API_KEY" in run.stdout
+    with_key = plansearch("doctor", cwd=workspace, env={**cli_env(), "ANTHROPIC_API_KEY": "x"})
+    assert with_key.returncode == 0, with_key.stdout
+    assert "key set" in with_key.stdout and "x" not in with_key.stdout.split("key set")[1][:3]

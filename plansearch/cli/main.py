@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+
+from rich.console import Console
+from rich.logging import RichHandler
 
 from plansearch import __version__
 from plansearch.cli.errors import CliError
@@ -44,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     cache.add_argument("action", choices=["info", "clear"])
     cache.add_argument("--config", metavar="FILE", help="config file to read")
 
+    doctor = commands.add_parser("doctor", help="check the installation, provider and sandbox")
+    add_settings_arguments(doctor)
+
     commands.add_parser("schema", help="print the JSON schema of `solve --json` output")
     return parser
 
@@ -51,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s",
+                        handlers=[RichHandler(console=Console(stderr=True), show_time=False,
+                                              show_path=False)])
     if getattr(args, "config", None):
         os.environ["PLANSEARCH_CONFIG"] = str(Path(args.config).expanduser())
     try:
@@ -62,6 +72,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from plansearch.cli.cache_command import run_cache
 
             return run_cache(args.action, settings_from_args(args))
+        if args.command == "doctor":
+            from plansearch.cli.doctor import run_doctor
+
+            return run_doctor(settings_from_args(args))
         if args.command == "schema":
             import json
 

@@ -19,11 +19,16 @@ from plansearch.events import (
     CallRetrying,
     CallStarted,
     CandidateReady,
+    RankingChanged,
     SearchEvent,
     SearchFinished,
     StageStarted,
 )
+from plansearch.execution.model import TestStatus
+from plansearch.ranking import RankedCandidate, Ranking
 from plansearch.result import Candidate, FinishReason, SearchResult, SearchStats
+
+STATUS_STYLES = {TestStatus.PASS: "green", TestStatus.FAIL: "red"}
 
 
 @dataclass
@@ -36,7 +41,8 @@ class LiveState:
     in_flight: int = 0
     queued: int = 0
     stats: SearchStats = field(default_factory=SearchStats)
-    candidates: list[Candidate] = field(default_factory=list)
+    candidates: dict[str, Candidate] = field(default_factory=dict)
+    ranking: Ranking | None = None
     last_note: str = ""
 
     def update(self, event: SearchEvent) -> None:
@@ -53,7 +59,9 @@ class LiveState:
             case BranchDropped(stage=stage, reason=reason):
                 self.last_note = f"dropped a {stage} branch: {reason}"
             case CandidateReady(candidate=candidate):
-                self.candidates.append(candidate)
+                self.candidates[candidate.id] = candidate
+            case RankingChanged(ranking=ranking):
+                self.ranking = ranking
             case SearchFinished():
                 self.stage = "finished"
 
@@ -75,11 +83,18 @@ class LiveState:
             f"{usage.input_tokens:,} in ({usage.cached_input_tokens:,} cached), "
             f"{usage.output_tokens:,} out",
         )
-        grid.add_row("candidates", str(len(self.candidates)))
+        tested = self.ranking.diversity.tested if self.ranking else 0
+        passing = self.ranking.passing if self.ranking else 0
+        grid.add_row("candidates",
+                      f"{len(self.candidates)} written, {tested} tested, {passing} pass all")
         grid.add_row("elapsed", f"{time.monotonic() - self.started:.1f}s")
         parts: list[RenderableType] = [grid]
-        for candidate in self.candidates[-3:]:
-            parts.append(Text(f"  {candidate.id}: {candidate.plan.headline()}",
+        leaders = self.ranking.candidates[:3] if self.ranking else []
+        for ranked in leaders:
+            candidate = self.candidates.get(ranked.candidate_id)
+            headline = candidate.plan.headline() if candidate else ""
+            parts.append(Text(f"  #{ranked.rank} {ranked.candidate_id} "
+                              f"[{ranked.tally_text}] {headline}",
                               overflow="ellipsis", no_wrap=True, style="dim"))
         if self.last_note:
             parts.append(Text(self.last_note, style="yellow", overflow="ellipsis",
@@ -88,27 +103,52 @@ class LiveState:
 
 
 def candidates_table(result: SearchResult) -> Table:
-    """Candidates with the first line of their plans."""
+    """Candidates in rank order, with their tests and the first line of their plans."""
+    ranked = _ranked_by_id(result)
     table = Table(title=f"{len(result.candidates)} candidates for {result.problem}",
                   title_justify="left")
     table.add_column("#", justify="right")
     table.add_column("id")
+    if result.ranking is not None:
+        table.add_column("tests")
     table.add_column("plan", ratio=1, overflow="fold")
     table.add_column("lines", justify="right")
     table.add_column("tokens out", justify="right")
-    for number, candidate in enumerate(result.candidates, 1):
-        table.add_row(
-            str(number),
-            candidate.id,
+    for number, candidate in enumerate(result.ranked_candidates(), 1):
+        row: list[str | Text] = [str(number), candidate.id]
+        place = ranked.get(candidate.id)
+        if result.ranking is not None:
+            row.append(_tests_cell(place))
+        row += [
             candidate.plan.headline(),
             str(len(candidate.code.splitlines())),
             f"{candidate.branch_usage.output_tokens:,}",
-        )
+        ]
+        table.add_row(*row)
     return table
 
 
+def _tests_cell(place: RankedCandidate | None) -> Text:
+    if place is None or not place.tested:
+        return Text("not run", style="dim")
+    text = Text(place.tally_text, style="green" if place.passes_all else "red")
+    if place.first_failure is not None:
+        first_line = place.first_failure.message.strip().splitlines()
+        text.append(f"\n{place.first_failure.test_id}: {first_line[0] if first_line else ''}",
+                    style="dim")
+    if place.cluster_size > 1:
+        text.append(f"\nsame behaviour as {place.cluster_size - 1} others", style="dim")
+    return text
+
+
+def _ranked_by_id(result: SearchResult) -> dict[str, RankedCandidate]:
+    if result.ranking is None:
+        return {}
+    return {ranked.candidate_id: ranked for ranked in result.ranking.candidates}
+
+
 def summary(result: SearchResult) -> Text:
-    """One paragraph: why it ended, what it cost, what failed."""
+    """One paragraph: why it ended, what it cost, what the tests said, what failed."""
     stats = result.stats
     style = "red" if result.finish_reason is FinishReason.ERROR else "green"
     text = Text()
@@ -119,6 +159,15 @@ def summary(result: SearchResult) -> Text:
         f"{stats.usage.output_tokens:,} output tokens, graph depth {stats.graph_depth}, "
         f"{stats.wall_seconds:.1f}s"
     )
+    if result.ranking is not None:
+        diversity = result.ranking.diversity
+        text.append(
+            f"\n{result.ranking.passing} of {diversity.tested} tested candidates pass all "
+            f"{result.ranking.trusted_tests} trusted tests; {diversity.behaviour_clusters} "
+            f"distinct behaviours, {diversity.distinct_plans} distinct plans"
+        )
+    if result.isolation:
+        text.append(f"\nsandbox: {result.isolation}", style="dim")
     if stats.dropped_branches or stats.parse_failures:
         text.append(f"\n{stats.dropped_branches} branches dropped, "
                     f"{stats.parse_failures} unparsable replies", style="yellow")
@@ -127,15 +176,17 @@ def summary(result: SearchResult) -> Text:
     return text
 
 
-def show_candidate(console: Console, candidate: Candidate, number: int) -> None:
-    """A candidate with its whole plan, in the order the search produced it."""
+def show_candidate(
+    console: Console, result: SearchResult, candidate: Candidate, number: int
+) -> None:
+    """A candidate with its whole plan, in the order the search produced it, and its tests."""
     plan = candidate.plan
     console.print(Rule(f"candidate {number} ({candidate.id}, {candidate.strategy})"))
     for layer, observations in enumerate(plan.observation_path, 1):
         if observations:
             console.print(f"[bold]Observations, layer {layer}[/bold]")
             for text in observations:
-                console.print(f"  - {text}")
+                console.print(f"  - {text}", markup=False)
     if plan.sketch:
         console.print(Panel(Markdown(plan.sketch), title="Sketch", title_align="left"))
     if plan.criticism:
@@ -144,9 +195,21 @@ def show_candidate(console: Console, candidate: Candidate, number: int) -> None:
         console.print(Panel(Markdown(plan.fixed_sketch), title="Fixed sketch",
                             title_align="left"))
     if plan.pseudocode:
-        console.print(Panel(plan.pseudocode, title="Pseudocode", title_align="left"))
+        console.print(Panel(Text(plan.pseudocode), title="Pseudocode", title_align="left"))
     console.print(Panel(Syntax(candidate.code, "python", line_numbers=False),
                         title="Code", title_align="left"))
+    run = result.runs.get(candidate.id)
+    if run is not None and run.outcomes:
+        sources = {test.id: test.source for test in result.tests}
+        table = Table(title="Tests", title_justify="left")
+        for column in ("test", "source", "status", "ms", "detail"):
+            table.add_column(column, overflow="fold")
+        for outcome in run.outcomes:
+            table.add_row(outcome.test_id, sources.get(outcome.test_id, ""),
+                          Text(outcome.status.value,
+                               style=STATUS_STYLES.get(outcome.status, "yellow")),
+                          f"{outcome.duration_ms:.0f}", outcome.message[:300])
+        console.print(table)
     usage = candidate.branch_usage
     console.print(f"[dim]branch tokens: {usage.input_tokens:,} in, "
                   f"{usage.output_tokens:,} out[/dim]")

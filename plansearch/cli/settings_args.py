@@ -9,12 +9,21 @@ from typing import get_args
 from pydantic import ValidationError
 
 from plansearch.cli.errors import CliError
-from plansearch.config import BudgetName, ProviderName, Settings, StrategyName, load_settings
+from plansearch.config import (
+    BudgetName,
+    IsolationName,
+    ProviderName,
+    Settings,
+    StrategyName,
+    load_settings,
+)
 
 FLAG_SETTINGS = (
     "provider", "model", "base_url", "strategy", "budget", "max_calls", "max_output_tokens",
     "max_candidates", "deadline", "concurrency", "timeout", "max_retries", "observations",
     "subset_size", "depth", "temperature", "top_p", "max_tokens", "seed",
+    "tests_file", "generate_tests", "stop_when_passing", "test_timeout", "candidate_timeout",
+    "memory_mb", "isolation",
 )
 
 
@@ -50,6 +59,23 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
     tree.add_argument("--max-tokens", type=int, help="output token limit per call")
     tree.add_argument("--seed", type=int)
 
+    tests = parser.add_argument_group("tests")
+    tests.add_argument("--no-tests", action="store_true", help="do not run candidates")
+    tests.add_argument("--tests", dest="tests_file", metavar="FILE",
+                       help="an explicit file of tests (pytest functions or asserts)")
+    tests.add_argument("--no-workspace-tests", action="store_true",
+                       help="ignore pytest tests in the workspace")
+    tests.add_argument("--generate-tests", type=int, metavar="N",
+                       help="ask the model for N test inputs (they only group candidates)")
+    tests.add_argument("--stop-when-passing", type=int, metavar="K",
+                       help="end the search once K candidates pass every trusted test")
+    tests.add_argument("--test-timeout", type=float, help="seconds one test may run")
+    tests.add_argument("--candidate-timeout", type=float,
+                       help="seconds all tests of one candidate may run")
+    tests.add_argument("--memory-mb", type=int, help="memory a candidate may use")
+    tests.add_argument("--isolation", choices=get_args(IsolationName),
+                       help="sandbox level (default: the strongest available)")
+
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
     """Settings with the given flags on top; invalid values become a `CliError`."""
@@ -60,6 +86,10 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         overrides["critique"] = False
     if getattr(args, "no_pseudocode", False):
         overrides["pseudocode"] = False
+    if getattr(args, "no_tests", False):
+        overrides["run_tests"] = False
+    if getattr(args, "no_workspace_tests", False):
+        overrides["workspace_tests"] = False
     try:
         return load_settings(**overrides)
     except ValidationError as error:

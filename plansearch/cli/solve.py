@@ -1,11 +1,14 @@
-"""`plansearch solve`: build the problem, run the search live, print the result."""
+"""`plansearch solve`: build the problem and its tests, run the search live, print the result."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import signal
 import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
@@ -14,7 +17,9 @@ from rich.live import Live
 from plansearch.cli.errors import CliError
 from plansearch.cli.render import LiveState, candidates_table, show_candidate, summary
 from plansearch.config import Settings
-from plansearch.events import CandidateReady, SearchEvent, StageStarted
+from plansearch.events import CandidateReady, CandidateTested, SearchEvent, StageStarted
+from plansearch.execution import Executor, ExecutorError, Limits, SandboxUnavailable
+from plansearch.execution.model import TestCase
 from plansearch.extract import parse_target, problem_from_file, problem_from_statement
 from plansearch.models.base import Provider
 from plansearch.models.cache import CacheError
@@ -23,23 +28,40 @@ from plansearch.models.factory import make_provider
 from plansearch.problem import Problem, ProblemError
 from plansearch.result import FinishReason, SearchResult
 from plansearch.search import Search
+from plansearch.test_suite import collect_tests, describe, find_workspace
 
 EXIT_NO_CANDIDATES = 1
 EXIT_CANCELLED = 130
 
 
-def load_problem(args: argparse.Namespace) -> Problem:
-    """The problem named on the command line, or a `CliError` saying what is wrong."""
+@dataclass(frozen=True)
+class Task:
+    """What to solve: the problem, the module it lives in, and its tests."""
+
+    problem: Problem
+    module_source: str | None
+    workspace: Path | None
+    tests: list[TestCase]
+
+
+def load_task(args: argparse.Namespace, settings: Settings) -> Task:
+    """The problem named on the command line and its tests, or a `CliError`."""
     statement = _read_statement(args.statement) if args.statement else None
     try:
         if args.target:
             path, function = parse_target(args.target)
-            return problem_from_file(path, function, statement=statement, force=args.force)
-        if statement is None:
+            problem = problem_from_file(path, function, statement=statement, force=args.force)
+            source = path.read_text(encoding="utf-8")
+            workspace: Path | None = find_workspace(path)
+        elif statement is not None:
+            problem = problem_from_statement(statement, args.signature)
+            source, workspace = None, None
+        else:
             raise CliError("give a target (path/to/file.py::function_name) or --statement FILE")
-        return problem_from_statement(statement, args.signature)
+        tests = collect_tests(problem, settings, workspace=workspace) if settings.run_tests else []
     except ProblemError as error:
         raise CliError(str(error)) from None
+    return Task(problem=problem, module_source=source, workspace=workspace, tests=tests)
 
 
 def _read_statement(source: str) -> str:
@@ -53,23 +75,29 @@ def _read_statement(source: str) -> str:
 
 def run_solve(args: argparse.Namespace, settings: Settings) -> int:
     """Run `solve`; returns the exit code."""
-    problem = load_problem(args)
+    task = load_task(args, settings)
     try:
         provider = make_provider(settings)
     except ModelError as error:
         raise CliError(error.message) from None
     err = Console(stderr=True)
     out = Console()
+    if task.tests and not args.json:
+        err.print(f"tests: {describe(task.tests)}", highlight=False)
     try:
-        result = asyncio.run(_search(problem, settings, provider, err, live=not args.json))
+        result = asyncio.run(_search(task, settings, provider, err, live=not args.json))
     except CacheError as error:
         raise CliError(str(error)) from None
+    except (ExecutorError, SandboxUnavailable) as error:
+        raise CliError(f"cannot run candidates: {error} (use --no-tests to skip testing, "
+                       "or --isolation rlimits)") from None
     if args.json:
         print(result.model_dump_json(indent=2))
     elif args.show is not None:
-        if not 1 <= args.show <= len(result.candidates):
-            raise CliError(f"--show {args.show}: there are {len(result.candidates)} candidates")
-        show_candidate(out, result.candidates[args.show - 1], args.show)
+        ranked = result.ranked_candidates()
+        if not 1 <= args.show <= len(ranked):
+            raise CliError(f"--show {args.show}: there are {len(ranked)} candidates")
+        show_candidate(out, result, ranked[args.show - 1], args.show)
     else:
         if result.candidates:
             out.print(candidates_table(result))
@@ -77,27 +105,40 @@ def run_solve(args: argparse.Namespace, settings: Settings) -> int:
     return _exit_code(result)
 
 
+@contextlib.asynccontextmanager
+async def _executor(task: Task, settings: Settings) -> AsyncIterator[Executor | None]:
+    if not settings.run_tests or not (task.tests or settings.generate_tests):
+        yield None
+        return
+    limits = Limits(test_timeout=settings.test_timeout,
+                    candidate_timeout=settings.candidate_timeout, memory_mb=settings.memory_mb)
+    paths = [task.workspace] if task.workspace is not None else []
+    async with Executor(limits=limits, isolation=settings.isolation, paths=paths) as executor:
+        yield executor
+
+
 async def _search(
-    problem: Problem, settings: Settings, provider: Provider, err: Console, *, live: bool
+    task: Task, settings: Settings, provider: Provider, err: Console, *, live: bool
 ) -> SearchResult:
-    search = Search(problem, settings, provider=provider)
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGINT, search.cancel)
-    state = LiveState(title=f"PlanSearch: {problem.entry_point or 'program'}"
-                      if settings.strategy == "plansearch"
-                      else f"{settings.strategy}: {problem.entry_point or 'program'}")
-    try:
-        if live and err.is_terminal:
-            with Live(console=err, refresh_per_second=8, transient=True,
-                      get_renderable=state.render):
+    async with _executor(task, settings) as executor:
+        search = Search(task.problem, settings, provider=provider, executor=executor,
+                        tests=task.tests, module_source=task.module_source)
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGINT, search.cancel)
+        name = task.problem.entry_point or "program"
+        state = LiveState(title=f"{settings.strategy}: {name}")
+        try:
+            if live and err.is_terminal:
+                with Live(console=err, refresh_per_second=8, transient=True,
+                          get_renderable=state.render):
+                    async for event in search.events():
+                        state.update(event)
+            else:
                 async for event in search.events():
-                    state.update(event)
-        else:
-            async for event in search.events():
-                if live:
-                    _log_line(err, event)
-    finally:
-        loop.remove_signal_handler(signal.SIGINT)
+                    if live:
+                        _log_line(err, event)
+        finally:
+            loop.remove_signal_handler(signal.SIGINT)
     assert search.result is not None
     return search.result
 
@@ -109,6 +150,8 @@ def _log_line(err: Console, event: SearchEvent) -> None:
     elif isinstance(event, CandidateReady):
         err.print(f"candidate {event.candidate.id}: {event.candidate.plan.headline()}",
                   highlight=False)
+    elif isinstance(event, CandidateTested):
+        err.print(f"tested {event.candidate_id}: {event.ranked.tally_text}", highlight=False)
 
 
 def _exit_code(result: SearchResult) -> int:

@@ -11,7 +11,6 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from plansearch import test_generation
 from plansearch.strategies import prompts
 from tests.support.fake_llm import FakeCall, FakeReply
 
@@ -38,7 +37,7 @@ def stage_of(call: FakeCall) -> str:
         return "brainstorm-derived"
     if last.startswith(_starts(prompts.CRITIQUE)):
         return "critique"
-    if last.startswith(_starts(test_generation.GENERATE_TESTS)):
+    if "test cases for this function" in last:
         return "tests"
     if last.startswith(_starts(prompts.PSEUDOCODE)):
         return "pseudocode"
