@@ -95,7 +95,7 @@ def main() -> None:
     finally:
         stop.set()
         server.join(timeout=10)
-    Console().print(table)
+    Console(width=120).print(table)
 
 
 if __name__ == "__main__":
