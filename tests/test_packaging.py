@@ -36,6 +36,11 @@ def test_wheel_contains_and_imports_both_packages(tmp_path: Path) -> None:
     tops = {name.split("/")[0] for name in names}
     assert {"plansearch", "plansearch_lsp"} <= tops
     assert "server" not in tops
+    for package_dir, name in ((ROOT / "plansearch", "plansearch"), (ROOT / "server",
+                                                                       "plansearch_lsp")):
+        for init in package_dir.rglob("__init__.py"):
+            inside = init.relative_to(package_dir).as_posix()
+            assert f"{name}/{inside}" in names, f"{name}/{inside} is missing from the wheel"
     assert any(name.endswith("entry_points.txt") for name in names)
     probe = (
         "import plansearch, plansearch_lsp, plansearch.cli.main;"

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from plansearch import __version__
+from plansearch.cli.bench_command import add_bench_parser
 from plansearch.cli.errors import CliError
 from plansearch.cli.settings_args import add_settings_arguments, settings_from_args
 
@@ -48,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     cache.add_argument("action", choices=["info", "clear"])
     cache.add_argument("--config", metavar="FILE", help="config file to read")
 
+    add_bench_parser(commands)
+
     doctor = commands.add_parser("doctor", help="check the installation, provider and sandbox")
     add_settings_arguments(doctor)
 
@@ -72,6 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from plansearch.cli.cache_command import run_cache
 
             return run_cache(args.action, settings_from_args(args))
+        if args.command == "bench":
+            from plansearch.cli.bench_command import run_bench
+
+            return run_bench(args, settings_from_args(args))
         if args.command == "doctor":
             from plansearch.cli.doctor import run_doctor
 
