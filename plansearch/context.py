@@ -24,7 +24,7 @@ from plansearch.events import (
 )
 from plansearch.models.base import ModelReply, ModelRequest, Provider, StopReason, Usage
 from plansearch.models.cache import ResponseCache
-from plansearch.models.errors import ModelError
+from plansearch.models.errors import EndpointUnreachable, ModelError
 from plansearch.models.retry import RetryPolicy, call_with_retries
 from plansearch.result import Candidate, FinishReason, Plan, SearchStats
 from plansearch.scheduling import PriorityLimiter
@@ -188,8 +188,8 @@ class SearchContext:
             in_flight=self._sending, queued=self._issued - self._sending,
         ))
         if error is not None:
-            if error.fatal:
-                raise SearchAborted(error)
+            if error.fatal or isinstance(error, EndpointUnreachable):
+                raise SearchAborted(error)  # retried already: nothing else will work either
             raise BranchFailed(error.message)
         assert reply is not None
         return Answer(text=reply.text, usage=usage, depth=depth,

@@ -253,3 +253,13 @@ async def test_concurrency_limit_holds_and_queues_the_rest(tmp_path: Path) -> No
     calls = [e for e in events if isinstance(e, CallStarted | CallFinished)]
     assert max(e.in_flight for e in calls) == 3
     assert max(e.queued for e in calls) > 0
+
+
+async def test_unreachable_endpoint_ends_the_search_after_its_retries(tmp_path: Path) -> None:
+    with FakeLLMServer(PlanSearchScript("add")) as server:
+        settings = settings_for(server, tmp_path)
+    # The server is stopped: its port refuses connections now.
+    result, _ = await run_search(settings)
+    assert result.finish_reason is FinishReason.ERROR
+    assert result.message and "Cannot reach" in result.message
+    assert result.stats.failed_calls <= 2
