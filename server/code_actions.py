@@ -1,0 +1,58 @@
+"""The "Generate via PlanSearch" code action: offered in a stub or on selected prose.
+
+Computing it reads the cached parse of the document and nothing else: no model call, no
+disk, so it stays fast while searches run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+
+from .documents import DocumentError, columns, selection_at
+
+if TYPE_CHECKING:
+    from .server import PlanSearchServer
+
+KIND = "refactor.rewrite.plansearch"
+TITLE = "Generate via PlanSearch"
+
+
+def code_actions(
+    ls: PlanSearchServer, params: types.CodeActionParams
+) -> list[types.CodeAction] | None:
+    """The action for the range, if it is in a stub or selects a statement."""
+    if not _kind_wanted(params.context.only):
+        return None
+    document = ls.workspace.get_text_document(params.text_document.uri)
+    try:
+        analysis = ls.documents.analyse(document)
+    except (DocumentError, OSError):
+        return None
+    codec = document.position_codec
+    start, end = params.range.start, params.range.end
+    selection = selection_at(analysis, columns(analysis, codec, start.line, start.character),
+                             columns(analysis, codec, end.line, end.character))
+    if selection is None:
+        return None
+    title = TITLE if selection.stub is not None else f"{TITLE} from the selection"
+    argument = {
+        "textDocument": {"uri": params.text_document.uri},
+        "range": {"start": _position(start), "end": _position(end)},
+    }
+    command = types.Command(title=title, command=ls.options.server.code_action_command,
+                            arguments=[argument])
+    return [types.CodeAction(title=title, kind=KIND, command=command)]
+
+
+def _position(position: types.Position) -> dict[str, int]:
+    return {"line": position.line, "character": position.character}
+
+
+def _kind_wanted(only: Sequence[str] | None) -> bool:
+    """True unless the client asked only for kinds that do not include ours."""
+    if not only:
+        return True
+    return any(kind == KIND or KIND.startswith(kind + ".") for kind in only)

@@ -1,0 +1,239 @@
+"""What the server knows about an open document: its stubs and functions, per version.
+
+Parsing happens once per document version (and never for documents that are not Python or
+too large), so code actions and hovers stay fast while the user types.
+"""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Literal
+
+from lsprotocol import types
+from pygls.workspace import PositionCodec, TextDocument
+
+from plansearch.extract import StubInfo, find_stubs
+from plansearch.problem import ProblemError
+
+MAX_DOCUMENT_CHARS = 1_000_000
+"""Larger documents are not analysed (a parse would stall every request behind it)."""
+_CACHED_DOCUMENTS = 16
+_MIN_STATEMENT_WORDS = 3
+
+
+class DocumentError(Exception):
+    """The document cannot be worked on; the message says why, for a person."""
+
+
+@dataclass(frozen=True)
+class Span:
+    """A definition's lines (1-based, inclusive; decorators included)."""
+
+    qualname: str
+    start_line: int
+    end_line: int
+    header_end_line: int
+    """The last line of a function's decorators and ``def`` header."""
+
+    def contains(self, line: int) -> bool:
+        return self.start_line <= line <= self.end_line
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One version of a document, parsed."""
+
+    text: str
+    lines: list[str]
+    """The lines as Python counts them, without their endings."""
+    stubs: list[StubInfo]
+    functions: list[Span]
+    """Every function and method, outermost first."""
+    top_level: list[Span]
+    """Every module-level statement."""
+
+    def stub_at(self, first: int, last: int) -> StubInfo | None:
+        """The innermost stub holding lines `first`..`last` (1-based)."""
+        holding = [s for s in self.stubs if s.start_line <= first and last <= s.end_line]
+        return holding[-1] if holding else None
+
+    def function_at(self, line: int) -> Span | None:
+        """The innermost function whose decorators or header hold `line` (1-based)."""
+        holding = [s for s in self.functions if s.start_line <= line <= s.header_end_line]
+        return holding[-1] if holding else None
+
+    def source_of(self, span: Span) -> str:
+        """The text of a definition, as written."""
+        return "\n".join(self.lines[span.start_line - 1 : span.end_line])
+
+    def statement_end(self, line: int) -> int:
+        """The last line of the module-level statement holding `line`, else `line`."""
+        for span in self.top_level:
+            if span.contains(line):
+                return span.end_line
+        return line
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What a range in a document asks PlanSearch for."""
+
+    kind: Literal["stub", "statement"]
+    stub: StubInfo | None = None
+    statement: str | None = None
+    after_line: int = 0
+    """For a statement: the 1-based line after which the new code goes."""
+
+
+def is_python(document: TextDocument) -> bool:
+    """The client says it is Python, or the file name does."""
+    if document.language_id:
+        return document.language_id == "python"
+    return document.uri.endswith((".py", ".pyi"))
+
+
+class DocumentCache:
+    """Analyses of the latest versions of recently used documents."""
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[str, tuple[int | None, Analysis]] = OrderedDict()
+
+    def analyse(self, document: TextDocument) -> Analysis:
+        """The document's analysis; DocumentError when it cannot have one."""
+        if not is_python(document):
+            raise DocumentError(f"{file_name(document.uri)} is not a Python document")
+        cached = self._entries.get(document.uri)
+        if cached is not None and cached[0] == document.version:
+            self._entries.move_to_end(document.uri)
+            return cached[1]
+        analysis = analyse_text(document.source, file_name(document.uri))
+        self._entries[document.uri] = (document.version, analysis)
+        while len(self._entries) > _CACHED_DOCUMENTS:
+            self._entries.popitem(last=False)
+        return analysis
+
+    def forget(self, uri: str) -> None:
+        self._entries.pop(uri, None)
+
+
+def analyse_text(text: str, name: str) -> Analysis:
+    """Parse `text`; DocumentError when it is too large or not valid Python."""
+    if len(text) > MAX_DOCUMENT_CHARS:
+        size = len(text.encode("utf-8", "surrogatepass")) / 1e6
+        raise DocumentError(
+            f"{name} is too large for PlanSearch ({size:.1f} MB; the limit is "
+            f"{MAX_DOCUMENT_CHARS / 1e6:.0f} MB)"
+        )
+    try:
+        stubs = find_stubs(text)
+        tree = ast.parse(text)
+    except ProblemError as error:
+        raise DocumentError(f"{name} cannot be parsed: {error}") from None
+    except (SyntaxError, ValueError) as error:  # find_stubs parsed it; ast should too
+        raise DocumentError(f"{name} cannot be parsed: {error}") from None
+    return Analysis(
+        text=text,
+        lines=text.replace("\r\n", "\n").replace("\r", "\n").split("\n"),
+        stubs=stubs,
+        functions=list(_functions(tree.body, "")),
+        top_level=[_span(node, "") for node in tree.body],
+    )
+
+
+def selection_at(
+    analysis: Analysis, start: tuple[int, int], end: tuple[int, int]
+) -> Selection | None:
+    """What the range from `start` to `end` ((line, column), 0-based) asks for, if anything.
+
+    A range inside a stub asks for that stub (a cursor or a selected docstring). A
+    selection of prose (comment lines, a string, plain text) outside any function asks for
+    a new definition from that statement.
+    """
+    first, last = start[0] + 1, end[0] + 1
+    if end[1] == 0 and last > first:
+        last -= 1  # a selection of whole lines ends at column 0 of the next line
+    stub = analysis.stub_at(first, last)
+    if stub is not None:
+        return Selection(kind="stub", stub=stub)
+    if start == end or any(
+        span.start_line <= last and first <= span.end_line for span in analysis.functions
+    ):
+        return None
+    statement = statement_text(_slice(analysis.lines, start, end))
+    if statement is None:
+        return None
+    return Selection(kind="statement", statement=statement,
+                     after_line=analysis.statement_end(last))
+
+
+def statement_text(selected: str) -> str | None:
+    """The prose of a selection: a string's value, or comment text; None for code."""
+    text = textwrap.dedent(selected).strip()
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        tree = None
+    if tree is not None:
+        single = tree.body[0] if len(tree.body) == 1 else None
+        if (isinstance(single, ast.Expr) and isinstance(single.value, ast.Constant)
+                and isinstance(single.value.value, str)):
+            text = single.value.value
+        elif tree.body:
+            return None  # it is code
+    lines = [line.strip().removeprefix("#").strip() for line in text.splitlines()]
+    prose = textwrap.dedent("\n".join(lines)).strip()
+    return prose if len(prose.split()) >= _MIN_STATEMENT_WORDS else None
+
+
+def columns(analysis: Analysis, codec: PositionCodec, line: int, character: int) -> tuple[
+    int, int
+]:
+    """A client position (in its code units) as (line, index into the line's text)."""
+    if line >= len(analysis.lines):
+        return len(analysis.lines), 0
+    converted = codec.position_from_client_units(
+        analysis.lines, types.Position(line=line, character=character))
+    return converted.line, converted.character
+
+
+def _slice(lines: list[str], start: tuple[int, int], end: tuple[int, int]) -> str:
+    picked = lines[start[0] : end[0] + 1]
+    if not picked:
+        return ""
+    picked[-1] = picked[-1][: end[1]] if start[0] != end[0] else picked[-1][start[1] : end[1]]
+    if start[0] != end[0]:
+        picked[0] = picked[0][start[1] :]
+    return "\n".join(picked)
+
+
+def _functions(body: list[ast.stmt], prefix: str) -> list[Span]:
+    spans: list[Span] = []
+    for node in body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            spans.append(_span(node, prefix))
+            spans += _functions(node.body, f"{prefix}{node.name}.<locals>.")
+        elif isinstance(node, ast.ClassDef):
+            spans += _functions(node.body, f"{prefix}{node.name}.")
+    return spans
+
+
+def _span(node: ast.stmt, prefix: str) -> Span:
+    decorators: list[ast.expr] = getattr(node, "decorator_list", [])
+    end = node.end_lineno or node.lineno
+    header_end = end
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        header_end = max(node.lineno, node.body[0].lineno - 1)
+    return Span(
+        qualname=prefix + getattr(node, "name", ""),
+        start_line=min([node.lineno, *(d.lineno for d in decorators)]),
+        end_line=end,
+        header_end_line=header_end,
+    )
+
+
+def file_name(uri: str) -> str:
+    """The last part of a URI, to name a document to a person."""
+    return uri.rsplit("/", 1)[-1] or uri

@@ -1,0 +1,71 @@
+"""The server's one executor, started on first use and shared by every search and re-run.
+
+It is replaced (the old one closed once idle) when the settings change its limits or its
+isolation level.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from plansearch.config import IsolationName, Settings
+from plansearch.execution import Executor, Limits
+
+_Key = tuple[Limits, IsolationName]
+
+
+def _key(settings: Settings) -> _Key:
+    limits = Limits(test_timeout=settings.test_timeout,
+                    candidate_timeout=settings.candidate_timeout, memory_mb=settings.memory_mb)
+    return limits, settings.isolation
+
+
+class ExecutorPool:
+    """Leases the current executor; closes retired ones when their last user is done."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        self._paths = paths
+        self._current: Executor | None = None
+        self._current_key: _Key | None = None
+        self._users: dict[Executor, int] = {}
+        self._lock = asyncio.Lock()
+
+    @contextlib.asynccontextmanager
+    async def lease(self, settings: Settings) -> AsyncIterator[Executor]:
+        """The executor for `settings`, started if needed (ExecutorError when it cannot)."""
+        executor = await self._get(_key(settings))
+        self._users[executor] = self._users.get(executor, 0) + 1
+        try:
+            yield executor
+        finally:
+            self._users[executor] -= 1
+            if executor is not self._current and self._users[executor] == 0:
+                del self._users[executor]
+                await executor.aclose()
+
+    async def aclose(self) -> None:
+        """Close every executor; no worker process is left behind."""
+        executors = set(self._users)
+        if self._current is not None:
+            executors.add(self._current)
+        self._current = None
+        self._users.clear()
+        await asyncio.gather(*(executor.aclose() for executor in executors),
+                             return_exceptions=True)
+
+    async def _get(self, key: _Key) -> Executor:
+        async with self._lock:
+            if self._current is not None and self._current_key == key:
+                return self._current
+            old = self._current
+            limits, isolation = key
+            executor = Executor(limits=limits, isolation=isolation, paths=self._paths)
+            await executor.start()
+            self._current, self._current_key = executor, key
+            if old is not None and not self._users.get(old):
+                self._users.pop(old, None)
+                await old.aclose()
+            return executor

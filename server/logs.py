@@ -1,0 +1,87 @@
+"""Where the server's log goes: the client (`window/logMessage`) and a file, never stdout."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import platformdirs
+from lsprotocol import types
+
+from plansearch.config import KEY_ENV_VARS
+
+from .secrets import KeyStore, Redactor
+
+LOGGERS = ("plansearch_lsp", "plansearch")
+"""Loggers whose records reach the client; pygls's own stay in the file."""
+
+_LEVELS = {
+    logging.ERROR: types.MessageType.Error,
+    logging.WARNING: types.MessageType.Warning,
+    logging.INFO: types.MessageType.Info,
+}
+
+
+def default_log_path() -> Path:
+    """``lsp.log`` in the user log directory."""
+    return Path(platformdirs.user_log_dir("plansearch")) / "lsp.log"
+
+
+class ClientLogHandler(logging.Handler):
+    """Sends records to the client as `window/logMessage`, from any thread."""
+
+    def __init__(self, send: Callable[[types.LogMessageParams], None]) -> None:
+        super().__init__(logging.INFO)
+        self._send = send
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread = threading.get_ident()
+
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The loop the connection runs on; records from other threads are handed to it."""
+        self._loop = loop
+        self._thread = threading.get_ident()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        kind = _LEVELS.get(record.levelno, types.MessageType.Log)
+        params = types.LogMessageParams(type=kind, message=self.format(record))
+        try:
+            if threading.get_ident() == self._thread or self._loop is None:
+                self._send(params)
+            else:
+                self._loop.call_soon_threadsafe(self._send, params)
+        except Exception:  # the client went away; the file still has the record
+            self.handleError(record)
+
+
+def configure(
+    send: Callable[[types.LogMessageParams], None], keys: KeyStore, log_file: Path | None
+) -> ClientLogHandler:
+    """Route records to the client and to `log_file`, with every key scrubbed."""
+    env_keys = [os.environ.get(name, "") for name in KEY_ENV_VARS.values()]
+    redactor = Redactor(keys, env_keys)
+    client = ClientLogHandler(send)
+    client.addFilter(redactor)
+    client.setFormatter(logging.Formatter("%(message)s"))
+    for name in LOGGERS:
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.INFO)
+        logger.addHandler(client)
+    path = log_file or default_log_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        file = logging.FileHandler(path, encoding="utf-8")
+    except OSError as error:
+        logging.getLogger("plansearch_lsp").warning("cannot write the log file %s: %s",
+                                                    path, error.strerror)
+        return client
+    file.addFilter(redactor)
+    file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.setLevel(logging.WARNING)
+    root.addHandler(file)
+    logging.getLogger("pygls").setLevel(logging.WARNING)
+    return client

@@ -1,0 +1,76 @@
+"""The `plansearch.generate` command, for editors without the PlanSearch extension.
+
+It runs the search with progress, offers the ranked candidates with
+`window/showMessageRequest` (Neovim shows a menu), and applies the one chosen.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException
+
+from . import searches
+from .apply import apply_candidate
+from .wire import GenerateParams, GenerateResult, parse_params
+
+if TYPE_CHECKING:
+    from .server import PlanSearchServer
+
+logger = logging.getLogger("plansearch_lsp")
+COMMAND = "plansearch.generate"
+MAX_CHOICES = 9
+_TITLE_LENGTH = 90
+APPLY_AGAIN = "Apply to the current text"
+
+
+async def generate_command(ls: PlanSearchServer, *args: object) -> dict[str, object] | None:
+    """Search, offer the candidates, apply the choice; returns the search's result."""
+    try:
+        params = parse_params(GenerateParams, args[0] if args else None, COMMAND)
+        job = searches.start(ls, params)
+        job.show_progress(None)
+        outcome = await job.outcome()
+    except JsonRpcException as error:
+        _show(ls, types.MessageType.Error, f"PlanSearch: {error.message}")
+        raise
+    if not outcome.candidates:
+        _show(ls, types.MessageType.Warning,
+              f"PlanSearch found no candidates for {outcome.target}: {outcome.message}")
+        return outcome.dump()
+    chosen = await _choose(ls, outcome)
+    if chosen is None:
+        return outcome.dump()
+    result = await apply_candidate(ls, job, chosen)
+    if not result.applied and result.can_rebase:
+        again = await ls.window_show_message_request_async(types.ShowMessageRequestParams(
+            type=types.MessageType.Warning,
+            message=f"The candidate was not applied: {result.reason}.",
+            actions=[types.MessageActionItem(title=APPLY_AGAIN)]))
+        if again is not None and again.title == APPLY_AGAIN:
+            await apply_candidate(ls, job, chosen, rebase=True)
+    return outcome.dump()
+
+
+async def _choose(ls: PlanSearchServer, outcome: GenerateResult) -> str | None:
+    """The id of the candidate the user picks, or None."""
+    titles: dict[str, str] = {}
+    for position, item in enumerate(outcome.candidates[:MAX_CHOICES], start=1):
+        title = f"{position}. [{item.tally}] {item.headline}"
+        if len(title) > _TITLE_LENGTH:
+            title = title[: _TITLE_LENGTH - 3] + "..."
+        titles[title] = item.id
+    shown = len(titles)
+    message = (f"PlanSearch: {len(outcome.candidates)} candidates for {outcome.target} "
+               f"({outcome.finish_reason}). Choose one to apply"
+               + (f" (the best {shown} are listed):" if shown < len(outcome.candidates) else ":"))
+    answer = await ls.window_show_message_request_async(types.ShowMessageRequestParams(
+        type=types.MessageType.Info, message=message,
+        actions=[types.MessageActionItem(title=title) for title in titles]))
+    return titles.get(answer.title) if answer is not None else None
+
+
+def _show(ls: PlanSearchServer, kind: types.MessageType, message: str) -> None:
+    ls.window_show_message(types.ShowMessageParams(type=kind, message=message))

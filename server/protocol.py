@@ -1,0 +1,64 @@
+"""The LSP protocol with two pygls 2.1.1 failures guarded.
+
+- A reply from the client to a request the server no longer waits for (the request that
+  asked was cancelled while it awaited, e.g., `window/workDoneProgress/create`) made pygls
+  set a result on a cancelled future and report "Error in server"; it is now dropped.
+- A request whose params do not match the LSP types got no response at all, leaving the
+  client waiting; it now gets an InvalidParams error that says which field is wrong.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import cattrs
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.json_rpc import MsgId, RPCMessage
+
+logger = logging.getLogger("plansearch_lsp")
+
+
+class _Answered:
+    """Stands for a message already answered (with an error) while it was read."""
+
+    jsonrpc = "answered"
+
+
+class PlanSearchProtocol(LanguageServerProtocol):
+    """`LanguageServerProtocol` with the guards above."""
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as error:
+            method = data.get("method", "?")
+            detail = _detail(error.__cause__)
+            if "id" in data and "method" in data:
+                reply = JsonRpcInvalidParams(f"Invalid params for {method}: {detail}")
+                self._send_response(data["id"], error=reply.to_response_error())
+            else:
+                logger.warning("ignored a malformed %s notification: %s", method, detail)
+            return _Answered()
+
+    def handle_message(self, message: RPCMessage) -> None:
+        if isinstance(message, _Answered):
+            return
+        super().handle_message(message)
+
+    def _handle_response(
+        self, msg_id: MsgId, result: Any | None = None, error: Any | None = None
+    ) -> None:
+        future = self._request_futures.get(msg_id)
+        if future is not None and future.done():
+            self._request_futures.pop(msg_id, None)
+            logger.debug("dropped the client's reply to %s: nobody waits for it", msg_id)
+            return
+        super()._handle_response(msg_id, result, error)
+
+
+def _detail(cause: BaseException | None) -> str:
+    if isinstance(cause, cattrs.ClassValidationError):
+        return "; ".join(cattrs.transform_error(cause))
+    return str(cause) if cause else "they do not match the method's parameter types"

@@ -1,0 +1,305 @@
+"""Running searches: `plansearch/generate`, with progress, partial results and cancellation.
+
+A search runs in its own task (a `SearchJob`), so the request that started it can be
+cancelled (`$/cancelRequest`) without losing what finished: cancelling the request, or the
+progress (`window/workDoneProgress/cancel`), stops the search, and the request still
+answers with the candidates that were ready, ranked, with `finishReason: "cancelled"`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+from pydantic import ValidationError
+
+from plansearch.config import Settings
+from plansearch.events import CandidateReady, CandidateTested, SearchEvent
+from plansearch.execution import Executor, ExecutorError, SandboxUnavailable
+from plansearch.execution.model import TestCase
+from plansearch.models.errors import ModelError
+from plansearch.models.factory import make_provider
+from plansearch.problem import ProblemError
+from plansearch.result import Candidate, SearchResult
+from plansearch.search import Search
+from plansearch.store import StoreError
+from plansearch.test_suite import collect_tests
+
+from .documents import DocumentError, columns, file_name
+from .options import parse_overrides
+from .progress import ProgressReporter
+from .targets import Target, TargetError, resolve
+from .wire import (
+    GENERATE,
+    GenerateParams,
+    GenerateResult,
+    PartialResult,
+    ProgressToken,
+    RequestFailed,
+    SearchStatsItem,
+    candidate_item,
+    parse_params,
+    ranked_items,
+)
+
+if TYPE_CHECKING:
+    from .server import PlanSearchServer
+
+logger = logging.getLogger("plansearch_lsp")
+_KEPT_SEARCHES = 32
+"""Finished searches kept for `plansearch/apply` (the oldest are forgotten)."""
+
+
+class SearchJob:
+    """One search of one target, running in its own task."""
+
+    def __init__(
+        self, ls: PlanSearchServer, target: Target, settings: Settings,
+        workspace: Path | None, partial_token: ProgressToken | None,
+    ) -> None:
+        self.id = uuid.uuid4().hex[:12]
+        self.target = target
+        self.settings = settings
+        self.workspace = workspace
+        self.started = time.monotonic()
+        self.progress = ProgressReporter(ls, f"PlanSearch: {target.label}")
+        self.result: SearchResult | None = None
+        self.run_id: str | None = None
+        self._ls = ls
+        self._partial_token = partial_token
+        self._search: Search | None = None
+        self._candidates: dict[str, Candidate] = {}
+        self._opening: asyncio.Task[None] | None = None
+        self._cancelled = False
+        self._provider = make_provider(settings)
+        self.task: asyncio.Task[GenerateResult] = asyncio.get_running_loop().create_task(
+            self._run())
+
+    @property
+    def server_token(self) -> str:
+        return f"plansearch-{self.id}"
+
+    def show_progress(self, token: ProgressToken | None) -> None:
+        """Report progress on the client's `token`, or on one the server asks for; the
+        search does not wait for the client's answer."""
+        self._opening = asyncio.get_running_loop().create_task(
+            self.progress.open(token, self.server_token))
+
+    def cancel(self) -> None:
+        """Stop the search; it finishes with what it has."""
+        self._cancelled = True
+        if self._search is not None:
+            self._search.cancel()
+
+    async def outcome(self) -> GenerateResult:
+        """Wait for the end; if the waiting is cancelled, cancel the search and still
+        return what it kept."""
+        try:
+            return await asyncio.shield(self.task)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None:
+                current.uncancel()
+            self.cancel()
+            return await self.task
+
+    async def _run(self) -> GenerateResult:
+        try:
+            tests = await self._tests()
+            async with self._executor(tests) as executor:
+                search = Search(self.target.problem, self.settings, provider=self._provider,
+                                executor=executor, tests=tests,
+                                module_source=self.target.source)
+                self._search = search
+                if self._cancelled:
+                    search.cancel()
+                async for event in search.events():
+                    self._on_event(event, testing=executor is not None)
+            assert search.result is not None
+            self.result = search.result
+            self.run_id = await self._save(search.result)
+        except RequestFailed as error:
+            self.progress.end(f"failed: {error.message}")
+            raise
+        finally:
+            await self._provider.aclose()
+            if self._opening is not None:
+                self._opening.cancel()  # a token the client has not granted yet: unneeded
+        self.progress.end(_summary(self.result))
+        return self.summary()
+
+    def summary(self) -> GenerateResult:
+        result = self.result
+        assert result is not None
+        usage = result.stats.usage
+        return GenerateResult(
+            search_id=self.id, run_id=self.run_id, target=self.target.label,
+            finish_reason=result.finish_reason.value, message=result.message,
+            candidates=ranked_items(result),
+            tests=sum(test.trusted for test in result.tests),
+            stats=SearchStatsItem(calls=result.stats.calls, input_tokens=usage.input_tokens,
+                                  output_tokens=usage.output_tokens,
+                                  seconds=result.stats.wall_seconds),
+            errors=result.errors,
+        )
+
+    async def _tests(self) -> list[TestCase]:
+        if not self.settings.run_tests:
+            return []
+        try:
+            return await asyncio.to_thread(collect_tests, self.target.problem, self.settings,
+                                           workspace=self.workspace)
+        except ProblemError as error:
+            raise RequestFailed(str(error)) from None
+
+    @contextlib.asynccontextmanager
+    async def _executor(self, tests: list[TestCase]) -> AsyncIterator[Executor | None]:
+        if not (tests or self.settings.generate_tests):
+            yield None
+            return
+        try:
+            lease = self._ls.executors.lease(self.settings)
+            executor = await lease.__aenter__()
+        except (ExecutorError, SandboxUnavailable) as error:
+            raise RequestFailed(
+                f"cannot run candidates: {error} (set plansearch.runTests to false, or "
+                "plansearch.isolation to rlimits)") from None
+        try:
+            yield executor
+        finally:
+            await lease.__aexit__(None, None, None)
+
+    def _on_event(self, event: SearchEvent, *, testing: bool) -> None:
+        self.progress.update(event)
+        if isinstance(event, CandidateReady):
+            self._candidates[event.candidate.id] = event.candidate
+        if self._partial_token is None:
+            return
+        if isinstance(event, CandidateTested):
+            item = candidate_item(self._candidates[event.candidate_id], event.ranked)
+        elif isinstance(event, CandidateReady) and not testing:
+            item = candidate_item(event.candidate, None)
+        else:
+            return
+        self._ls.progress(types.ProgressParams(
+            token=self._partial_token, value=PartialResult(candidates=[item]).dump()))
+
+    async def _save(self, result: SearchResult) -> str | None:
+        store = self._ls.store_for(self.workspace)
+        if store is None:
+            return None
+        try:
+            return await asyncio.to_thread(
+                store.save_run, result, self.target.problem, document_uri=self.target.uri,
+                workspace=str(self.workspace) if self.workspace else None,
+                module_source=self.target.source)
+        except StoreError as error:
+            logger.warning("the run was not saved (hover will not know it): %s", error)
+            return None
+
+
+class SearchRegistry:
+    """Searches running now, and recent ones to apply from."""
+
+    def __init__(self) -> None:
+        self._running: dict[str, SearchJob] = {}
+        self._recent: OrderedDict[str, SearchJob] = OrderedDict()
+
+    def add(self, job: SearchJob) -> None:
+        """Track `job`; RequestFailed when a search of the same target is running."""
+        self._running[job.target.key] = job
+        self._recent[job.id] = job
+        while len(self._recent) > _KEPT_SEARCHES:
+            self._recent.popitem(last=False)
+        job.task.add_done_callback(lambda _: self._finished(job))
+
+    def _finished(self, job: SearchJob) -> None:
+        if self._running.get(job.target.key) is job:
+            del self._running[job.target.key]
+
+    def check_free(self, target: Target) -> None:
+        running = self._running.get(target.key)
+        if running is not None:
+            seconds = time.monotonic() - running.started
+            raise RequestFailed(
+                f"A search for {target.label} in {file_name(target.uri)} is already "
+                f"running (started {seconds:.0f} s ago, search {running.id}). Cancel it or "
+                "wait for it to finish.", data={"searchId": running.id})
+
+    def get(self, search_id: str) -> SearchJob | None:
+        return self._recent.get(search_id)
+
+    def by_token(self, token: ProgressToken) -> SearchJob | None:
+        return next((job for job in self._running.values() if job.progress.token == token),
+                    None)
+
+    def running(self) -> list[SearchJob]:
+        return list(self._running.values())
+
+
+def start(ls: PlanSearchServer, params: GenerateParams) -> SearchJob:
+    """Resolve the target and settings and start the search; RequestFailed if it cannot."""
+    uri = params.text_document.uri
+    document = ls.workspace.get_text_document(uri)
+    try:
+        analysis = ls.documents.analyse(document)
+    except (DocumentError, OSError) as error:
+        raise RequestFailed(_document_message(error, uri)) from None
+    if params.range is not None:
+        start_at, end_at = params.range.start, params.range.end
+    elif params.position is not None:
+        start_at = end_at = params.position
+    else:
+        raise RequestFailed("plansearch/generate needs a position or a range")
+    path = Path(document.path) if document.path else None
+    codec = document.position_codec
+    try:
+        target = resolve(uri, document.version, analysis,
+                         columns(analysis, codec, start_at.line, start_at.character),
+                         columns(analysis, codec, end_at.line, end_at.character),
+                         path=path, signature=params.signature)
+        overrides = parse_overrides(params.overrides)
+    except (TargetError, ValueError) as error:
+        raise RequestFailed(str(error)) from None
+    ls.searches.check_free(target)
+    workspace = ls.workspace_for(path)
+    try:
+        settings = ls.settings(overrides, workspace)
+        job = SearchJob(ls, target, settings, workspace, params.partial_result_token)
+    except ValidationError as error:
+        raise RequestFailed(f"the settings are not valid: {error}") from None
+    except ModelError as error:
+        raise RequestFailed(error.message) from None
+    ls.searches.add(job)
+    logger.info("search %s started: %s in %s", job.id, target.label, file_name(uri))
+    return job
+
+
+async def generate(ls: PlanSearchServer, raw: object) -> dict[str, object]:
+    """`plansearch/generate`: run a search to its end (or its cancellation)."""
+    params = parse_params(GenerateParams, raw, GENERATE)
+    job = start(ls, params)
+    job.show_progress(params.work_done_token)
+    return (await job.outcome()).dump()
+
+
+def _summary(result: SearchResult | None) -> str:
+    if result is None:
+        return "failed"
+    ranking = result.ranking
+    passing = f", {ranking.passing} pass every test" if ranking and ranking.trusted_tests else ""
+    return f"{len(result.candidates)} candidates{passing} ({result.finish_reason.value})"
+
+
+def _document_message(error: Exception, uri: str) -> str:
+    if isinstance(error, OSError):
+        return f"cannot read {file_name(uri)}: {error.strerror or error}"
+    return str(error)

@@ -1,0 +1,81 @@
+"""API keys the editor hands over (`plansearch/setApiKey`), held in memory only.
+
+A key is never logged, echoed or written anywhere: `Redactor` scrubs every key it has seen
+from log records, in case one ever reaches a message by accident.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import get_args
+
+from pydantic import SecretStr
+
+from plansearch.config import ProviderName
+
+PROVIDERS: tuple[str, ...] = get_args(ProviderName)
+_REDACTED = "[redacted]"
+_MIN_SECRET = 8
+"""Shorter keys are not scrubbed from logs (they would match ordinary words)."""
+
+
+class KeyStore:
+    """Keys by provider, set by the client; the environment is the fallback."""
+
+    def __init__(self) -> None:
+        self._keys: dict[str, SecretStr] = {}
+
+    def set(self, provider: str, key: str) -> None:
+        """Hold `key` for `provider`; an empty key forgets it."""
+        if key:
+            self._keys[provider] = SecretStr(key)
+        else:
+            self._keys.pop(provider, None)
+
+    def get(self, provider: str) -> SecretStr | None:
+        return self._keys.get(provider)
+
+    def values(self) -> list[str]:
+        """Every key held, for scrubbing."""
+        return [key.get_secret_value() for key in self._keys.values()]
+
+
+def parse_set_key(params: object) -> tuple[str, str]:
+    """(provider, key) from the notification's params; ValueError says what is wrong.
+
+    The message never contains the key."""
+    if not isinstance(params, dict):
+        raise ValueError("plansearch/setApiKey expects {provider, key}")
+    provider = params.get("provider", "anthropic")
+    key = params.get("key")
+    if provider not in PROVIDERS:
+        raise ValueError(f"plansearch/setApiKey: provider must be one of {', '.join(PROVIDERS)}")
+    if not isinstance(key, str):
+        raise ValueError("plansearch/setApiKey: key must be a string")
+    return provider, key.strip()
+
+
+class Redactor(logging.Filter):
+    """Replaces every known secret in a record's message by "[redacted]"."""
+
+    def __init__(self, keys: KeyStore, extra: list[str] | None = None) -> None:
+        super().__init__()
+        self._keys = keys
+        self._extra = [value for value in (extra or []) if value]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        clean = self.scrub(message)
+        if clean != message:
+            record.msg, record.args = clean, ()
+        if record.exc_text:
+            record.exc_text = self.scrub(record.exc_text)
+        return True
+
+    def scrub(self, text: str) -> str:
+        for secret in [*self._keys.values(), *self._extra]:
+            if len(secret) >= _MIN_SECRET:
+                text = text.replace(secret, _REDACTED)
+        return text

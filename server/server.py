@@ -1,0 +1,253 @@
+"""The PlanSearch language server: every LSP feature is registered here, in one place.
+
+The handlers are thin: they call into the modules that do one job each (code actions,
+searches, applying, hover, the test watcher), and those call the engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+from pygls.io_ import run_async
+from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
+
+from plansearch import __version__
+from plansearch.config import Settings
+from plansearch.store import RunStore, StoreError, default_store_path
+from plansearch.test_suite import find_workspace
+
+from . import apply, code_actions, hover, logs, plain_client, searches
+from .documents import DocumentCache
+from .executors import ExecutorPool
+from .options import Options, parse_options
+from .protocol import PlanSearchProtocol
+from .secrets import KeyStore, parse_set_key
+from .watcher import TestWatcher
+from .wire import APPLY, GENERATE, SET_API_KEY
+
+if TYPE_CHECKING:
+    from pygls.io_ import AsyncReader
+
+logger = logging.getLogger("plansearch_lsp")
+SECTION = "plansearch"
+_SHUTDOWN_GRACE = 5.0
+"""Seconds running searches get to stop when the server shuts down."""
+
+
+class PlanSearchServer(LanguageServer):
+    """The server's state: settings, keys, documents, searches, executors, run stores."""
+
+    def __init__(self, log_file: Path | None = None) -> None:
+        super().__init__("plansearch", __version__, protocol_cls=PlanSearchProtocol)
+        self.keys = KeyStore()
+        self.options = Options()
+        self.documents = DocumentCache()
+        self.searches = searches.SearchRegistry()
+        self.executors = ExecutorPool([])
+        self.watcher = TestWatcher(self)
+        self.log_handler = logs.configure(self.window_log_message, self.keys, log_file)
+        self._initialization_options: object = None
+        self._stores: dict[Path, RunStore] = {}
+        self._failed_stores: set[Path] = set()
+
+    # -- services the features use ----------------------------------------------------------
+
+    def settings(self, overrides: dict[str, Any], workspace: Path | None) -> Settings:
+        """Search settings: the client's, then `overrides`, with the client's key if any.
+        Raises pydantic's ValidationError for an invalid environment or config file."""
+        values = {**self.options.settings, **overrides}
+        tests_file = values.get("tests_file")
+        if isinstance(tests_file, Path) and not tests_file.is_absolute() and workspace:
+            values["tests_file"] = workspace / tests_file
+        settings = Settings(**values)
+        key = self.keys.get(settings.provider)
+        return settings if key is None else settings.model_copy(update={"api_key": key})
+
+    def workspace_root(self) -> Path | None:
+        """The client's root folder (None before `initialize` or without one)."""
+        try:
+            root = self.workspace.root_path
+        except RuntimeError:
+            return None
+        return Path(root) if root else None
+
+    def workspace_for(self, path: Path | None) -> Path | None:
+        """The workspace folder holding `path` (tests and the run store live there)."""
+        root = self.workspace_root()
+        if path is None:
+            return root
+        folders = [Path(p) for folder in self.workspace.folders.values()
+                   if (p := to_fs_path(folder.uri))]
+        for folder in [*folders, *([root] if root else [])]:
+            if path.resolve().is_relative_to(folder.resolve()):
+                return folder
+        return find_workspace(path)
+
+    def store_for(self, workspace: Path | None) -> RunStore | None:
+        """The run store of a workspace (opened once); None when it cannot be used."""
+        path = self.options.server.store_path or (
+            default_store_path(workspace) if workspace else None)
+        if path is None or path in self._failed_stores:
+            return None
+        store = self._stores.get(path)
+        if store is None:
+            try:
+                store = self._stores[path] = RunStore(path)
+            except StoreError as error:
+                self._failed_stores.add(path)
+                logger.warning("runs will not be kept (no hover over generated code): %s",
+                               error)
+                return None
+        return store
+
+    @staticmethod
+    def path_of(document: Any) -> Path | None:
+        path = getattr(document, "path", None)
+        return Path(path) if path else None
+
+    # -- configuration -------------------------------------------------------------------
+
+    def use_options(self, pulled: object = None) -> None:
+        """Take the client's settings (initialization options, then `pulled` on top)."""
+        raw: object = self._initialization_options
+        if isinstance(raw, dict) and isinstance(pulled, dict):
+            raw = {**raw, **pulled}
+        elif pulled is not None:
+            raw = pulled
+        self.options, messages = parse_options(raw)
+        self.documents = DocumentCache()
+        if messages:
+            text = "PlanSearch settings: " + "; ".join(messages)
+            logger.warning("%s", text)
+            self.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning,
+                                                             message=text))
+
+    async def pull_options(self) -> None:
+        """Read the `plansearch` section with `workspace/configuration`, if supported."""
+        workspace = self.client_capabilities.workspace
+        if not (workspace and workspace.configuration):
+            self.use_options()
+            return
+        try:
+            (section,) = await self.workspace_configuration_async(types.ConfigurationParams(
+                items=[types.ConfigurationItem(section=SECTION)]))
+        except Exception as error:  # a client that fails this request: keep what we have
+            logger.warning("cannot read the settings from the client: %s", error)
+            section = None
+        self.use_options(section)
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Stop searches, the watcher and every worker process; close the stores."""
+        running = self.searches.running()
+        for job in running:
+            job.cancel()
+        if running:
+            await asyncio.wait([job.task for job in running], timeout=_SHUTDOWN_GRACE)
+        await self.watcher.stop()
+        await self.executors.aclose()
+        for store in self._stores.values():
+            store.close()
+        self._stores.clear()
+
+    async def serve(self, reader: AsyncReader) -> None:
+        """Handle messages from `reader` until the client goes away, then clean up."""
+        self._stop_event = threading.Event()
+        try:
+            await run_async(stop_event=self._stop_event, reader=reader,
+                            protocol=self.protocol, logger=logger,
+                            error_handler=self.report_server_error)
+        finally:
+            await self.close()
+
+
+def build_server(log_file: Path | None = None) -> PlanSearchServer:
+    """A server with every feature registered."""
+    server = PlanSearchServer(log_file)
+
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: PlanSearchServer, params: types.InitializeParams) -> None:
+        ls.log_handler.attach(asyncio.get_running_loop())
+        ls._initialization_options = params.initialization_options
+        ls.use_options()
+        paths = [p for p in {ls.workspace_root()} if p is not None]
+        ls.executors = ExecutorPool(paths)
+
+    @server.feature(types.INITIALIZED)
+    async def initialized(ls: PlanSearchServer, params: types.InitializedParams) -> None:
+        await ls.pull_options()
+        root = ls.workspace_root()
+        if root is not None and ls.options.server.watch_tests:
+            ls.watcher.start(root)
+        logger.info("PlanSearch language server %s ready", __version__)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def configuration_changed(
+        ls: PlanSearchServer, params: types.DidChangeConfigurationParams
+    ) -> None:
+        workspace = ls.client_capabilities.workspace
+        if workspace and workspace.configuration:
+            await ls.pull_options()
+        elif isinstance(params.settings, dict):
+            ls.use_options(params.settings.get(SECTION))
+
+    @server.feature(types.SHUTDOWN)
+    async def shutdown(ls: PlanSearchServer, params: None) -> None:
+        await ls.close()
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def closed(ls: PlanSearchServer, params: types.DidCloseTextDocumentParams) -> None:
+        ls.documents.forget(params.text_document.uri)
+
+    @server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(code_action_kinds=[code_actions.KIND]),
+    )
+    def code_action(
+        ls: PlanSearchServer, params: types.CodeActionParams
+    ) -> list[types.CodeAction] | None:
+        return code_actions.code_actions(ls, params)
+
+    @server.feature(types.TEXT_DOCUMENT_HOVER)
+    def on_hover(ls: PlanSearchServer, params: types.HoverParams) -> types.Hover | None:
+        return hover.hover(ls, params)
+
+    @server.feature(GENERATE)
+    async def generate(ls: PlanSearchServer, params: Any) -> dict[str, object]:
+        return await searches.generate(ls, params)
+
+    @server.feature(APPLY)
+    async def apply_candidate(ls: PlanSearchServer, params: Any) -> dict[str, object]:
+        return await apply.apply(ls, params)
+
+    @server.command(plain_client.COMMAND)
+    async def generate_command(ls: PlanSearchServer, *args: Any) -> dict[str, object] | None:
+        return await plain_client.generate_command(ls, *args)
+
+    @server.feature(SET_API_KEY)
+    def set_api_key(ls: PlanSearchServer, params: Any) -> None:
+        try:
+            provider, key = parse_set_key(params)
+        except ValueError as error:
+            logger.warning("%s", error)
+            return
+        ls.keys.set(provider, key)
+        logger.info("API key for %s %s", provider, "received" if key else "cleared")
+
+    @server.feature(types.WINDOW_WORK_DONE_PROGRESS_CANCEL)
+    def progress_cancelled(
+        ls: PlanSearchServer, params: types.WorkDoneProgressCancelParams
+    ) -> None:
+        job = ls.searches.by_token(params.token)
+        if job is not None:
+            logger.info("search %s cancelled from its progress", job.id)
+            job.cancel()
+
+    return server

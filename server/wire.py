@@ -1,0 +1,189 @@
+"""Params and results of the server's own methods, as they travel (camelCase JSON)."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_camel
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+
+from plansearch.ranking import RankedCandidate
+from plansearch.result import Candidate, SearchResult
+
+GENERATE = "plansearch/generate"
+APPLY = "plansearch/apply"
+SET_API_KEY = "plansearch/setApiKey"
+RANKING_CHANGED = "plansearch/rankingChanged"
+REQUEST_FAILED = -32803
+"""LSP's RequestFailed: the params were fine, the request could not be carried out."""
+
+_Params = TypeVar("_Params", bound="Wire")
+
+
+class RequestFailed(JsonRpcException):
+    """A request that cannot be carried out; the message says why, for a person."""
+
+    CODE = REQUEST_FAILED
+
+
+class Wire(BaseModel):
+    """camelCase on the wire; unknown fields are ignored, as LSP clients expect."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+    def dump(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+def parse_params(model: type[_Params], raw: object, method: str) -> _Params:
+    """`raw` as `model`, or InvalidParams naming the fields that are wrong."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in issue['loc']) or 'params'}: {issue['msg']}"
+            for issue in error.errors()[:5]
+        )
+        raise JsonRpcInvalidParams(f"Invalid params for {method}: {problems}") from None
+
+
+class Position(Wire):
+    line: int = Field(ge=0)
+    character: int = Field(ge=0)
+
+
+class Range(Wire):
+    start: Position
+    end: Position
+
+
+class DocumentId(Wire):
+    uri: str = Field(min_length=1)
+
+
+ProgressToken = int | str
+
+
+class GenerateParams(Wire):
+    """`plansearch/generate`: what to search for (a stub, or a selected statement)."""
+
+    text_document: DocumentId
+    position: Position | None = Field(None, description="The cursor, in a stub.")
+    range: Range | None = Field(None, description="A selection; wins over `position`.")
+    signature: str | None = Field(
+        None, description="For a selected statement: the function to write, e.g. "
+        "'def f(xs: list[int]) -> int'. Without one, a stdin/stdout program is written."
+    )
+    overrides: dict[str, Any] = Field(
+        default_factory=dict, description="Settings for this search only: strategy, budget, "
+        "maxCalls, maxOutputTokens, maxCandidates, deadline."
+    )
+    work_done_token: ProgressToken | None = None
+    partial_result_token: ProgressToken | None = None
+
+
+class PlanItem(Wire):
+    observations: list[str]
+    sketch: str | None
+    criticism: str | None
+    fixed_sketch: str | None
+    pseudocode: str | None
+
+
+class CandidateItem(Wire):
+    """One candidate as the editor shows it."""
+
+    id: str
+    rank: int | None = Field(description="1-based; None when the run was not ranked.")
+    headline: str = Field(description="The first line of the plan.")
+    code: str
+    tested: bool
+    tally: str = Field(description="e.g. '5/5 docstring examples'.")
+    passed: int
+    total: int
+    passes_all: bool
+    first_failure: str | None
+    explanation: str | None
+    plan: PlanItem
+
+
+class SearchStatsItem(Wire):
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    seconds: float
+
+
+class GenerateResult(Wire):
+    """The outcome of `plansearch/generate`: candidates in rank order."""
+
+    search_id: str = Field(description="Names this search in `plansearch/apply`.")
+    run_id: str | None = Field(description="The run in the run store (None if not saved).")
+    target: str
+    finish_reason: str
+    message: str | None
+    candidates: list[CandidateItem]
+    tests: int = Field(description="Trusted tests the candidates ran against.")
+    stats: SearchStatsItem
+    errors: list[str]
+
+
+class PartialResult(Wire):
+    """A `$/progress` value on the partial-result token: candidates as they are tested."""
+
+    candidates: list[CandidateItem]
+
+
+class ApplyParams(Wire):
+    """`plansearch/apply`: put a candidate of a finished search into its document."""
+
+    search_id: str
+    candidate_id: str
+    rebase: bool = Field(
+        False, description="Splice into the document as it is now, not as it was when the "
+        "search started (after an edit was refused because the document changed)."
+    )
+
+
+class ApplyResult(Wire):
+    applied: bool
+    reason: str | None = None
+    can_rebase: bool = Field(False, description="Applying again with rebase may succeed.")
+
+
+class RankingChangedParams(Wire):
+    """`plansearch/rankingChanged`: a stored run was re-ranked after its tests changed."""
+
+    run_id: str
+    uri: str | None
+    qualname: str | None
+    test_file: str
+    candidates: list[CandidateItem]
+
+
+def candidate_item(candidate: Candidate, ranked: RankedCandidate | None) -> CandidateItem:
+    plan = candidate.plan
+    return CandidateItem(
+        id=candidate.id,
+        rank=ranked.rank if ranked else None,
+        headline=plan.headline(),
+        code=candidate.code,
+        tested=ranked.tested if ranked else False,
+        tally=ranked.tally_text if ranked else "not tested",
+        passed=ranked.trusted_passed if ranked else 0,
+        total=ranked.trusted_total if ranked else 0,
+        passes_all=ranked.passes_all if ranked else False,
+        first_failure=(f"{ranked.first_failure.test_id}: {ranked.first_failure.message}"
+                       if ranked and ranked.first_failure else None),
+        explanation=ranked.explanation if ranked else None,
+        plan=PlanItem(observations=plan.observations, sketch=plan.sketch,
+                      criticism=plan.criticism, fixed_sketch=plan.fixed_sketch,
+                      pseudocode=plan.pseudocode),
+    )
+
+
+def ranked_items(result: SearchResult) -> list[CandidateItem]:
+    """Every candidate of a result, in rank order."""
+    by_id = {r.candidate_id: r for r in result.ranking.candidates} if result.ranking else {}
+    return [candidate_item(c, by_id.get(c.id)) for c in result.ranked_candidates()]
