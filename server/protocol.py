@@ -5,6 +5,9 @@
   set a result on a cancelled future and report "Error in server"; it is now dropped.
 - A request whose params do not match the LSP types got no response at all, leaving the
   client waiting; it now gets an InvalidParams error that says which field is wrong.
+
+`converter` also keeps the params of the server's own methods as plain JSON (pygls turns
+them into namedtuples, renaming keys), for the handlers to validate.
 """
 
 from __future__ import annotations
@@ -14,10 +17,27 @@ from typing import Any
 
 import cattrs
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
-from pygls.protocol import LanguageServerProtocol
-from pygls.protocol.json_rpc import MsgId, RPCMessage
+from pygls.protocol import LanguageServerProtocol, default_converter
+from pygls.protocol.json_rpc import (
+    JsonRPCNotification,
+    JsonRPCRequestMessage,
+    MsgId,
+    RPCMessage,
+)
 
 logger = logging.getLogger("plansearch_lsp")
+
+
+def converter() -> cattrs.Converter:
+    """pygls's converter, except that untyped params stay plain JSON."""
+    result = default_converter()
+    for message in (JsonRPCRequestMessage, JsonRPCNotification):
+        result.register_structure_hook(message, _as_is)
+    return result
+
+
+def _as_is(data: dict[str, Any], cls: type[Any]) -> Any:
+    return cls(**data)
 
 
 class _Answered:

@@ -142,6 +142,7 @@ class SearchJob:
         usage = result.stats.usage
         return GenerateResult(
             search_id=self.id, run_id=self.run_id, target=self.target.label,
+            strategy=result.strategy, model=result.model,
             finish_reason=result.finish_reason.value, message=result.message,
             candidates=ranked_items(result),
             tests=sum(test.trusted for test in result.tests),

@@ -7,6 +7,7 @@ searches, applying, hover, the test watcher), and those call the engine.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import threading
 from pathlib import Path
@@ -19,6 +20,7 @@ from pygls.uris import to_fs_path
 
 from plansearch import __version__
 from plansearch.config import Settings
+from plansearch.models.factory import PROVIDERS
 from plansearch.store import RunStore, StoreError, default_store_path
 from plansearch.test_suite import find_workspace
 
@@ -26,7 +28,7 @@ from . import apply, code_actions, hover, logs, plain_client, searches
 from .documents import DocumentCache
 from .executors import ExecutorPool
 from .options import Options, parse_options
-from .protocol import PlanSearchProtocol
+from .protocol import PlanSearchProtocol, converter
 from .secrets import KeyStore, parse_set_key
 from .watcher import TestWatcher
 from .wire import APPLY, GENERATE, SET_API_KEY
@@ -44,7 +46,8 @@ class PlanSearchServer(LanguageServer):
     """The server's state: settings, keys, documents, searches, executors, run stores."""
 
     def __init__(self, log_file: Path | None = None) -> None:
-        super().__init__("plansearch", __version__, protocol_cls=PlanSearchProtocol)
+        super().__init__("plansearch", __version__, protocol_cls=PlanSearchProtocol,
+                         converter_factory=converter)
         self.keys = KeyStore()
         self.options = Options()
         self.documents = DocumentCache()
@@ -168,6 +171,13 @@ class PlanSearchServer(LanguageServer):
             await self.close()
 
 
+def _import_provider(name: object) -> None:
+    """Import the provider's SDK now (it takes a second or two), not in the first search."""
+    module = PROVIDERS.get(str(name or "anthropic"), "").partition(":")[0]
+    if module:
+        importlib.import_module(module)
+
+
 def build_server(log_file: Path | None = None) -> PlanSearchServer:
     """A server with every feature registered."""
     server = PlanSearchServer(log_file)
@@ -187,6 +197,7 @@ def build_server(log_file: Path | None = None) -> PlanSearchServer:
         if root is not None and ls.options.server.watch_tests:
             ls.watcher.start(root)
         logger.info("PlanSearch language server %s ready", __version__)
+        await asyncio.to_thread(_import_provider, ls.options.settings.get("provider"))
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def configuration_changed(

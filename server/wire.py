@@ -121,6 +121,8 @@ class GenerateResult(Wire):
     search_id: str = Field(description="Names this search in `plansearch/apply`.")
     run_id: str | None = Field(description="The run in the run store (None if not saved).")
     target: str
+    strategy: str
+    model: str
     finish_reason: str
     message: str | None
     candidates: list[CandidateItem]

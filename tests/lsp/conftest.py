@@ -21,7 +21,7 @@ from typing import Any, Union
 import pytest
 from cattrs import Converter
 from lsprotocol import types
-from pygls.protocol import default_converter
+from pygls.protocol import JsonRPCResponseMessage, default_converter
 from pytest_lsp import LanguageClient
 from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
 
@@ -231,6 +231,8 @@ def client_converter() -> Converter:
 
     converter.register_structure_hook(types.Command | types.CodeAction, action)
     converter.register_structure_hook(Union[types.Command, types.CodeAction], action)  # noqa: UP007
+    # Results of the server's own requests stay plain JSON (pygls makes namedtuples).
+    converter.register_structure_hook(JsonRPCResponseMessage, lambda data, cls: cls(**data))
     return converter
 
 
