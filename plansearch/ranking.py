@@ -20,10 +20,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
-
-from typing import TYPE_CHECKING
 
 from plansearch.execution.model import CandidateRun, TestCase, TestOutcome, TestStatus
 
