@@ -12,11 +12,12 @@ import ast
 import operator
 from collections.abc import Callable
 from types import CodeType
-from typing import Any
+from typing import Any, TypeVar
 
 from plansearch.execution.compare import describe_mismatch, short_repr
 
 HELPER = "__plansearch_compare__"
+_Node = TypeVar("_Node", bound=ast.expr | ast.stmt)
 _SOURCE_LIMIT = 200
 
 _OPERATORS: dict[type[ast.cmpop], tuple[str, Callable[[Any, Any], Any]]] = {
@@ -53,35 +54,77 @@ def check_compare(
 def compile_test(source: str, filename: str) -> CodeType:
     """Compile test code with its asserts made informative."""
     tree = ast.parse(source, filename)
-    tree = _Rewriter(source).visit(tree)
-    ast.fix_missing_locations(tree)
+    _Rewriter(source).block(tree.body)
     code: CodeType = compile(tree, filename, "exec", dont_inherit=True)
     return code
 
 
-class _Rewriter(ast.NodeTransformer):
-    def __init__(self, source: str) -> None:
-        self._source = source
+_BLOCKS = ("body", "orelse", "finalbody")
 
-    def visit_Assert(self, node: ast.Assert) -> ast.stmt:
-        text = (ast.get_source_segment(self._source, node.test) or "...").replace("\n", " ")
-        if len(text) > _SOURCE_LIMIT:
-            text = text[:_SOURCE_LIMIT] + "..."
+
+class _Rewriter:
+    """Rewrites the asserts of a module in place, walking statements only (asserts are
+    statements; test files are long, and visiting every expression in Python is slow)."""
+
+    def __init__(self, source: str) -> None:
+        self._lines = [line.encode() for line in source.split("\n")]
+
+    def block(self, statements: list[ast.stmt]) -> None:
+        for index, statement in enumerate(statements):
+            if isinstance(statement, ast.Assert):
+                statements[index] = self._assert(statement)
+                continue
+            for name in _BLOCKS:
+                inner = getattr(statement, name, None)
+                if isinstance(inner, list):
+                    self.block(inner)
+            for part in (*getattr(statement, "handlers", ()), *getattr(statement, "cases", ())):
+                self.block(part.body)
+
+    def _assert(self, node: ast.Assert) -> ast.stmt:
+        text = self._source_of(node.test)
         test = node.test
         if isinstance(test, ast.Compare) and len(test.ops) == 1:
             symbol = _OPERATORS[type(test.ops[0])][0]
-            message: ast.expr = (
-                ast.Constant(None) if node.msg is None else ast.Lambda(_no_arguments(), node.msg)
-            )
+            message: ast.expr = _at(ast.Constant(None), node)
+            if node.msg is not None:
+                message = _at(ast.Lambda(_no_arguments(), node.msg), node)
             call = ast.Call(
-                ast.Name(HELPER, ast.Load()),
-                [ast.Constant(symbol), test.left, test.comparators[0], ast.Constant(text), message],
+                _at(ast.Name(HELPER, ast.Load()), node),
+                [
+                    _at(ast.Constant(symbol), node),
+                    test.left,
+                    test.comparators[0],
+                    _at(ast.Constant(text), node),
+                    message,
+                ],
                 [],
             )
-            return ast.copy_location(ast.Expr(call), node)
+            return _at(ast.Expr(_at(call, node)), node)
         if node.msg is None:
-            node.msg = ast.Constant(f"assert {text}")
+            node.msg = _at(ast.Constant(f"assert {text}"), node)
         return node
+
+    def _source_of(self, node: ast.expr) -> str:
+        """The source text of an expression (offsets are in UTF-8 bytes), on one line."""
+        first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
+        end = node.end_col_offset or 0
+        if first == last:
+            raw = self._lines[first][node.col_offset : end]
+        else:
+            middle = self._lines[first + 1 : last]
+            raw = b" ".join(
+                [self._lines[first][node.col_offset :], *middle, self._lines[last][:end]]
+            )
+        text = " ".join(raw.decode(errors="replace").split())
+        return text if len(text) <= _SOURCE_LIMIT else text[:_SOURCE_LIMIT] + "..."
+
+
+def _at(new: _Node, old: ast.stmt) -> _Node:
+    """Give a new node the location of the statement it replaces."""
+    new.lineno, new.col_offset = old.lineno, old.col_offset
+    new.end_lineno, new.end_col_offset = old.end_lineno, old.end_col_offset
+    return new
 
 
 def _no_arguments() -> ast.arguments:

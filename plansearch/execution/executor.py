@@ -3,9 +3,10 @@
     async with Executor(limits=Limits(test_timeout=2)) as executor:
         run = await executor.run(program, tests)
 
-One worker per core by default; concurrent `run` calls are spread over the workers, one
-candidate per worker at a time. A worker that dies is replaced. Cancelling `run` kills the
-candidate before the cancellation propagates; `aclose` leaves no process behind.
+One worker per core by default; concurrent `run` calls are spread over the workers, each
+running one candidate at a time with the next one queued. A worker that dies is replaced.
+Cancelling `run` kills the candidate before the cancellation propagates; `aclose` leaves no
+process behind.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ from plansearch.execution.worker import Worker, WorkerError
 _REPLY_MARGIN = 10.0
 _CANCEL_TIMEOUT = 3.0
 _RESTART_ATTEMPTS = 3
+# requests each worker holds at once: the next one waits in the fork server, so that the
+# server starts it as soon as the current candidate is done
+QUEUE_DEPTH = 2
 
 
 class ExecutorError(RuntimeError):
@@ -110,7 +114,7 @@ class Executor:
             await self.aclose()
             raise ExecutorError(f"cannot start the workers: {errors[0]}") from errors[0]
         for worker in started:
-            self._idle.put_nowait(worker)  # type: ignore[arg-type]  # errors handled above
+            self._add_slots(worker)  # type: ignore[arg-type]  # errors handled above
 
     async def run(
         self, program: Program, tests: Sequence[TestCase], limits: Limits | None = None
@@ -129,17 +133,34 @@ class Executor:
             "tests": [case.model_dump() for case in cases],
             "limits": limits.model_dump(),
         }
-        worker = await self._acquire()
-        try:
-            reply = await worker.request(request, limits.candidate_timeout + _REPLY_MARGIN)
-        except asyncio.CancelledError:
-            await asyncio.shield(self._abandon(worker, request["id"]))
-            raise
-        except (WorkerError, TimeoutError) as exc:
-            self._replace(worker)
-            reason = str(exc) or "it did not answer in time"
-            return _failed(cases, f"the worker process failed and was restarted: {reason}")
-        self._release(worker)
+        retried = False
+        while True:
+            worker = await self._acquire()
+            if retried:
+                # a second try runs alone, so that no candidate queued with it can end it
+                await worker.wait_idle()
+                if not worker.alive:
+                    self._replace(worker)
+                    continue
+            try:
+                reply = await worker.request(request, limits.candidate_timeout + _REPLY_MARGIN)
+            except asyncio.CancelledError:
+                await asyncio.shield(self._abandon(worker, request["id"]))
+                raise
+            except WorkerError as exc:
+                # The worker died, perhaps from a candidate queued before this one: one more
+                # try on a fresh worker, so that only a candidate that kills every worker it
+                # runs in loses its run.
+                self._replace(worker)
+                if not retried:
+                    retried = True
+                    continue
+                return _failed(cases, f"the worker process died and was restarted: {exc}")
+            except TimeoutError:
+                self._replace(worker)
+                return _failed(cases, "the worker process did not answer; it was restarted")
+            self._release(worker)
+            break
         return _candidate_run(cases, reply)
 
     async def aclose(self) -> None:
@@ -162,6 +183,10 @@ class Executor:
         self._workers.add(worker)
         return worker
 
+    def _add_slots(self, worker: Worker) -> None:
+        for _ in range(QUEUE_DEPTH):
+            self._idle.put_nowait(worker)
+
     async def _acquire(self) -> Worker:
         while True:
             worker = await self._idle.get()
@@ -170,12 +195,14 @@ class Executor:
                     self._idle.put_nowait(None)  # wake the next waiter too
                     raise ExecutorError(f"no worker can be started: {self._failure}")
                 continue
+            if worker not in self._workers:
+                continue  # a slot of a replaced worker
             if worker.alive:
                 return worker
             self._replace(worker)
 
     def _release(self, worker: Worker) -> None:
-        if not self._closed:
+        if not self._closed and worker in self._workers:
             self._idle.put_nowait(worker)
 
     async def _abandon(self, worker: Worker, run_id: int) -> None:
@@ -188,6 +215,8 @@ class Executor:
             self._release(worker)
 
     def _replace(self, worker: Worker) -> None:
+        if worker not in self._workers:
+            return  # already being replaced
         self._workers.discard(worker)
         task = asyncio.create_task(self._restart(worker))
         self._restarts.add(task)
@@ -199,7 +228,7 @@ class Executor:
             if self._closed:
                 return
             try:
-                self._idle.put_nowait(await self._start_worker())
+                self._add_slots(await self._start_worker())
                 return
             except (WorkerError, ExecutorError) as exc:
                 self._failure = str(exc)

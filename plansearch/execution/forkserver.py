@@ -18,12 +18,10 @@ import gc
 import importlib
 import os
 import select
-import shutil
 import signal
 import sys
 import time
 import types
-from collections.abc import Callable
 from typing import Any, NoReturn
 
 from plansearch.execution import harness, linux
@@ -121,6 +119,7 @@ class ForkServer:
         harness.install_alarm()
         for name in PRELOAD:
             importlib.import_module(name)
+        _warm_typing()
         self._pytest_loaded = False
         gc.freeze()
 
@@ -135,9 +134,13 @@ class ForkServer:
             }
         )
         while (message := self._next_command()) is not None:
-            if message.get("t") == "run":
+            cancel = {"t": "cancel", "id": message.get("id")}
+            if message.get("t") == "run" and cancel in self._queued:
+                self._queued.remove(cancel)  # cancelled while it waited
+                self._send({"t": "cancelled", "id": message["id"]})
+            elif message.get("t") == "run":
                 self._send(self._run(message))
-            elif message.get("t") == "cancel":
+            elif message.get("t") == "cancel":  # for a run already answered
                 self._send({"t": "cancelled", "id": message.get("id")})
         self._sweep()
         os._exit(0)
@@ -243,10 +246,7 @@ class ForkServer:
             program_code=program_code,
         )
         pid = os.fork()
-        if pid == 0:
-            os.close(read_fd)
-            os.close(self._commands)
-            os.close(self._replies)
+        if pid == 0:  # the child closes every descriptor but its report pipe
             harness.run_child(request, start, setup)
         os.close(write_fd)
         with contextlib.suppress(OSError):  # the child does the same; whoever is first wins
@@ -256,12 +256,18 @@ class ForkServer:
             fcntl.fcntl(read_fd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
         try:
             end = _ChildEnd(first=start, count=len(request["tests"]))
-            return self._watch(end, pid, read_fd, limits, wall_deadline)
+            return self._watch(end, request["id"], pid, read_fd, limits, wall_deadline)
         finally:
             os.close(read_fd)
 
     def _watch(
-        self, end: _ChildEnd, pid: int, read_fd: int, limits: Message, wall_deadline: float
+        self,
+        end: _ChildEnd,
+        run_id: int,
+        pid: int,
+        read_fd: int,
+        limits: Message,
+        wall_deadline: float,
     ) -> _ChildEnd:
         """Wait for the child to end. The server wakes only for the child's exit, a command,
         a deadline, or a periodic look at the child's reports: every page a waking server
@@ -285,7 +291,7 @@ class ForkServer:
                     _kill(pid)
                     break
                 readable, _, _ = select.select(waiting, [], [], min(deadline - now, interval))
-                if self._commands in readable and self._cancelled():
+                if self._commands in readable and self._cancelled(run_id):
                     end.reason = "cancelled"
                     _kill(pid)
                     break
@@ -299,7 +305,7 @@ class ForkServer:
                     end.reason = "protocol"
                     _kill(pid)
                     break
-                if self._watchdog and self._process_count() > limits["processes"]:
+                if self._watchdog and self._too_many_processes(limits["processes"]):
                     end.reason = "processes"
                     _kill(pid)
                     self._kill_descendants()
@@ -311,15 +317,26 @@ class ForkServer:
             if pidfd is not None:
                 os.close(pidfd)
 
-    def _cancelled(self) -> bool:
-        """Read what the executor sent during a run; True if it asks to stop it."""
+    def _cancelled(self, run_id: int) -> bool:
+        """Read what the executor sent during run `run_id`; True if it asks to stop that run.
+        A cancelled request that is still waiting is dropped and acknowledged here."""
         self._read_commands()
         if self._closed:
             self._sweep()
             os._exit(0)
-        cancel = any(message.get("t") == "cancel" for message in self._queued)
-        self._queued = [message for message in self._queued if message.get("t") != "cancel"]
-        return cancel
+        current = False
+        waiting: list[Message] = []
+        for message in self._queued:
+            target = message.get("id")
+            if message.get("t") != "cancel":
+                waiting.append(message)
+            elif target == run_id:
+                current = True
+            else:
+                waiting = [queued for queued in waiting if queued.get("id") != target]
+                self._send({"t": "cancelled", "id": target})
+        self._queued = waiting
+        return current
 
     def _drain(self, read_fd: int, decoder: FrameDecoder, end: _ChildEnd) -> bool:
         """Take in what the child reported; False if it broke the protocol."""
@@ -347,11 +364,11 @@ class ForkServer:
             self._rlimits[key] = harness.rlimits_for(limits, nproc)
         return self._rlimits[key]
 
-    def _process_count(self) -> int:
-        """Processes below this server (in a PID namespace: all but this one)."""
-        if self._pid1:
-            return sum(name.isdigit() for name in os.listdir("/proc")) - 1
-        return len(_descendants())
+    def _too_many_processes(self, limit: int) -> bool:
+        """Whether more than `limit` processes run below this server."""
+        if self._pid1:  # all but this one, in this PID namespace
+            return sum(name.isdigit() for name in os.listdir("/proc")) - 1 > limit
+        return len(_descendants(enough=limit)) > limit
 
     def _nproc(self, processes: int) -> int:
         """The RLIMIT_NPROC value giving the candidate `processes` processes of its own."""
@@ -422,6 +439,28 @@ class ForkServer:
         if os.path.islink(self._scratch) or not os.path.isdir(self._scratch):
             _remove(self._scratch)
             os.mkdir(self._scratch, 0o700)
+
+
+def _warm_typing() -> None:
+    """Subscript the common generic types once, so that a candidate's annotations hit the
+    typing module's cache: computing them in a child would copy many of the server's pages."""
+    import typing
+
+    def generic(name: str) -> Any:
+        return getattr(typing, name)
+
+    simple: list[Any] = [int, float, str, bool, typing.Any]
+    for name in ("List", "Set", "Optional", "Sequence", "Iterable"):
+        for argument in simple:
+            generic(name)[argument]
+    for first in simple:
+        generic("Tuple")[first, ...]
+        for second in simple:
+            for name in ("Dict", "Tuple", "Union"):
+                generic(name)[first, second]
+    for argument in simple:
+        generic("List")[generic("List")[argument]]
+        generic("List")[generic("Tuple")[argument, argument]]
 
 
 def _take(message: Message, end: _ChildEnd) -> bool:
@@ -518,11 +557,12 @@ def _kill(pid: int) -> None:
         os.kill(pid, signal.SIGKILL)
 
 
-def _descendants() -> list[int]:
-    """Every process below this one, found through /proc/<pid>/task/<tid>/children."""
+def _descendants(enough: int | None = None) -> list[int]:
+    """The processes below this one, found through /proc/<pid>/task/<tid>/children; the
+    walk stops once more than `enough` are found, so that a fork bomb cannot make it long."""
     found: list[int] = []
     frontier = [os.getpid()]
-    while frontier:
+    while frontier and (enough is None or len(found) <= enough):
         pid = frontier.pop()
         try:
             tasks = os.listdir(f"/proc/{pid}/task")
@@ -554,21 +594,28 @@ def _root_outside_namespace() -> bool:
 
 
 def _remove(path: str) -> None:
-    def unlock(function: Callable[..., Any], target: str, _: object) -> None:
+    """Delete a file or a whole directory tree, making directories writable where needed.
+    (Not shutil.rmtree: shutil brings the compression modules along, a bigger server forks
+    slower.)"""
+    stack, directories = [path], []
+    while stack:
+        current = stack.pop()
         try:
-            os.chmod(os.path.dirname(target), 0o700)
-            if os.path.isdir(target) and not os.path.islink(target):
-                os.chmod(target, 0o700)
-            function(target)
-        except OSError:
+            os.unlink(current)
+            continue
+        except FileNotFoundError:
+            continue
+        except IsADirectoryError:
             pass
-
-    try:
-        os.unlink(path)
-        return
-    except FileNotFoundError:
-        return
-    except IsADirectoryError:
-        shutil.rmtree(path, onerror=unlock)
-    except OSError as exc:
-        unlock(os.unlink, path, exc)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.chmod(os.path.dirname(current), 0o700)
+                os.unlink(current)
+            continue
+        directories.append(current)
+        with contextlib.suppress(OSError):
+            os.chmod(current, 0o700)
+            stack.extend(os.path.join(current, entry) for entry in os.listdir(current))
+    for directory in reversed(directories):
+        with contextlib.suppress(OSError):
+            os.rmdir(directory)

@@ -1,5 +1,10 @@
 """The executor's handle on one fork-server process: start it, send it requests, read its
-replies (length-prefixed JSON on its stdin and stdout), cancel a run, stop or kill it."""
+replies (length-prefixed JSON on its stdin and stdout), cancel a run, stop or kill it.
+
+Several requests may be outstanding at once: the fork server runs them one after the other,
+and replies are matched to requests by id. Keeping the next request queued in the server
+spares it the round trip to the executor between two candidates.
+"""
 
 from __future__ import annotations
 
@@ -33,8 +38,15 @@ class Worker:
     def __init__(self, process: asyncio.subprocess.Process, spec: WorkerSpec) -> None:
         self._process = process
         self._spec = spec
-        self._inbox: asyncio.Queue[Message | None] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+        self._ready: asyncio.Future[Message] = loop.create_future()
+        self._replies: dict[int, asyncio.Future[Message]] = {}
+        self._acknowledgements: dict[int, asyncio.Future[Message]] = {}
+        self._budgets: dict[int, float] = {}
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._stderr: deque[str] = deque(maxlen=_STDERR_KEEP)
+        self._ended = False
         self._tasks = [
             asyncio.create_task(self._read_replies()),
             asyncio.create_task(self._read_stderr()),
@@ -58,23 +70,17 @@ class Worker:
             raise WorkerError(f"cannot start the {spec.level} worker: {exc}") from exc
         worker = cls(process, spec)
         try:
-            reply = await asyncio.wait_for(worker._next(), timeout)
+            worker.ready = await asyncio.wait_for(asyncio.shield(worker._ready), timeout)
         except BaseException as exc:  # cancelled too: never leave the process behind
             await worker.kill()
             if isinstance(exc, TimeoutError | WorkerError):
                 raise WorkerError(f"the {spec.level} worker did not start: {worker.why()}") from exc
             raise
-        worker.ready = reply
         return worker
 
     @property
-    def pid(self) -> int:
-        """The process the executor started (bwrap, or the worker's own interpreter)."""
-        return self._process.pid
-
-    @property
     def alive(self) -> bool:
-        return self._process.returncode is None
+        return self._process.returncode is None and not self._ended
 
     def why(self) -> str:
         """What is known about the worker's state, for an error message."""
@@ -88,15 +94,42 @@ class Worker:
         tail = " | ".join(self._stderr)
         return f"{state}{'; stderr: ' + tail[-600:] if tail else ''}"
 
-    async def request(self, message: Message, timeout: float) -> Message:
-        """Send a run request; return its result (or its 'cancelled' acknowledgement)."""
-        await self._send(message)
-        return await self._wait_for(message["id"], ("result", "cancelled"), timeout)
+    async def request(self, message: Message, budget: float) -> Message:
+        """Send a run request; return its result (or its 'cancelled' acknowledgement).
+
+        `budget` is the request's own time limit; it waits as long as the requests queued
+        before it in the server may take too.
+        """
+        run_id: int = message["id"]
+        reply = asyncio.get_running_loop().create_future()
+        self._replies[run_id] = reply
+        self._budgets[run_id] = budget
+        self._idle.clear()
+        timeout = sum(self._budgets.values())
+        try:
+            await self._send(message)
+            return await asyncio.wait_for(asyncio.shield(reply), timeout)
+        finally:
+            if reply.done():
+                self._replies.pop(run_id, None)
+            self._budgets.pop(run_id, None)
+            if not self._budgets:
+                self._idle.set()
+
+    async def wait_idle(self) -> None:
+        """Wait until no request of this worker is outstanding (or the worker has ended)."""
+        await self._idle.wait()
 
     async def cancel(self, run_id: int, timeout: float) -> None:
         """Ask the worker to stop run `run_id` and wait until it has killed the candidate."""
-        await self._send({"t": "cancel", "id": run_id})
-        await self._wait_for(run_id, ("cancelled",), timeout)
+        acknowledged = asyncio.get_running_loop().create_future()
+        self._acknowledgements[run_id] = acknowledged
+        try:
+            await self._send({"t": "cancel", "id": run_id})
+            await asyncio.wait_for(acknowledged, timeout)
+        finally:
+            self._acknowledgements.pop(run_id, None)
+            self._replies.pop(run_id, None)
 
     async def close(self, timeout: float = 3.0) -> None:
         """Let the worker finish (it kills what is left and exits); kill it if it does not."""
@@ -123,6 +156,7 @@ class Worker:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._fail_all()
         remove_scratch_root(self._spec)
 
     async def _send(self, message: Message) -> None:
@@ -135,20 +169,22 @@ class Worker:
         except (ConnectionError, RuntimeError) as exc:
             raise WorkerError(f"cannot write to the worker: {self.why()}") from exc
 
-    async def _wait_for(self, run_id: int, kinds: tuple[str, ...], timeout: float) -> Message:
-        async with asyncio.timeout(timeout):
-            while True:
-                reply = await self._next()
-                if reply.get("id") == run_id and reply.get("t") in kinds:
-                    return reply
+    def _deliver(self, message: Message) -> None:
+        kind, run_id = message.get("t"), message.get("id")
+        if kind == "ready":
+            _resolve(self._ready, message)
+        elif kind in ("result", "cancelled") and isinstance(run_id, int):
+            _resolve(self._replies.get(run_id), message)
+            if kind == "cancelled":
+                _resolve(self._acknowledgements.get(run_id), message)
 
-    async def _next(self) -> Message:
-        reply = await self._inbox.get()
-        if reply is None:
-            self._inbox.put_nowait(None)  # later readers see the end too
-            await self._process.wait()
-            raise WorkerError(f"the worker ended: {self.why()}")
-        return reply
+    def _fail_all(self) -> None:
+        self._ended = True
+        self._idle.set()
+        error = WorkerError(f"the worker ended: {self.why()}")
+        for future in (self._ready, *self._replies.values(), *self._acknowledgements.values()):
+            if not future.done():
+                future.set_exception(error)
 
     async def _read_replies(self) -> None:
         stdout = self._process.stdout
@@ -157,16 +193,23 @@ class Worker:
                 (length,) = HEADER.unpack(await stdout.readexactly(HEADER.size))
                 if length > MAX_FRAME:
                     break
-                self._inbox.put_nowait(decode_body(await stdout.readexactly(length)))
+                self._deliver(decode_body(await stdout.readexactly(length)))
         except (asyncio.IncompleteReadError, ConnectionError, ProtocolError):
             pass
-        finally:
-            self._inbox.put_nowait(None)
+        with contextlib.suppress(asyncio.TimeoutError):
+            # the exit status makes the error message useful; it follows the end of output
+            await asyncio.wait_for(self._process.wait(), 1.0)
+        self._fail_all()
 
     async def _read_stderr(self) -> None:
         stderr = self._process.stderr
         while stderr is not None and (line := await stderr.readline()):
             self._stderr.append(line.decode(errors="replace").rstrip())
+
+
+def _resolve(future: asyncio.Future[Message] | None, message: Message) -> None:
+    if future is not None and not future.done():
+        future.set_result(message)
 
 
 def _kill_session(session: int, rounds: int = 20) -> None:
