@@ -329,15 +329,19 @@ async def test_candidates_run_scrubbed_in_a_scratch_directory(executor: Executor
         "def f():\n"
         "    here = os.getcwd()\n"
         "    open('x.txt', 'w').write('1')\n"
+        "    os.makedirs('locked/inner', exist_ok=True)\n"
+        "    open('locked/inner/y.txt', 'w').write('1')\n"
+        "    os.chmod('locked/inner', 0)\n"
+        "    os.chmod('locked', 0)\n"
         "    with open('/proc/self/comm') as comm:\n"
         "        name = comm.read().strip()\n"
         "    files = sorted(os.listdir(here))\n"
         "    return (here == os.environ['HOME'], files, name, sorted(os.environ))\n"
     )
     expected = (
-        "(True, ['candidate.py', 'x.txt'], NAME, ['HOME', 'LANG', 'LC_ALL', 'MKL_NUM_THREADS', "
-        "'OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'PATH', 'PYTHONDONTWRITEBYTECODE', "
-        "'PYTHONIOENCODING', 'TMPDIR'])"
+        "(True, ['candidate.py', 'locked', 'x.txt'], NAME, ['HOME', 'LANG', 'LC_ALL', "
+        "'MKL_NUM_THREADS', 'OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'PATH', "
+        "'PYTHONDONTWRITEBYTECODE', 'PYTHONIOENCODING', 'TMPDIR'])"
     ).replace("NAME", repr(executor.process_name))
     for _ in range(2):  # the second run starts from an empty scratch directory again
         result = await executor.run(program(source), [value_test("f()", expected)])
@@ -414,6 +418,25 @@ async def test_cancelling_a_run_kills_its_candidate(executor: Executor) -> None:
     assert time.monotonic() - started < 2
     assert not _processes_with(marker)
     assert statuses(await executor.run(ADD, [value_test("f(1, 1)", "2")])) == [S.PASS]
+
+
+@module_loop
+async def test_cancelling_a_queued_run_drops_it() -> None:
+    sleeper = "import time\ndef f(seconds):\n    time.sleep(seconds)\n    return 1\n"
+    async with Executor(workers=1, limits=LIMITS) as single:
+        running = asyncio.create_task(single.run(program(sleeper), [value_test("f(0.8)", "1")]))
+        await asyncio.sleep(0.2)
+        queued = asyncio.create_task(single.run(program(sleeper), [value_test("f(3)", "1")]))
+        await asyncio.sleep(0.1)
+        queued.cancel()
+        started = time.monotonic()
+        with pytest.raises(asyncio.CancelledError):
+            await queued
+        assert time.monotonic() - started < 0.5  # it did not wait for the running candidate
+        assert statuses(await running) == [S.PASS]
+        started = time.monotonic()
+        assert statuses(await single.run(ADD, [value_test("f(1, 1)", "2")])) == [S.PASS]
+        assert time.monotonic() - started < 1.5  # the cancelled candidate never ran
 
 
 @module_loop

@@ -7,6 +7,7 @@ sandbox contains are skipped, with the reason, at the limits-only level.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import socket
@@ -137,8 +138,10 @@ async def test_fork_bomb_is_stopped(executor: Executor) -> None:
 async def test_memory_hog_gets_memory_status(executor: Executor) -> None:
     gradual = "def f():\n    hoard = []\n    while True:\n        hoard.append(bytearray(10**7))\n"
     at_once = "def f():\n    return len(bytearray(10**11))\n"
+    patient = LIMITS.model_copy(update={"test_timeout": 10.0, "candidate_timeout": 20.0})
     for source in (gradual, at_once):
-        result = await run(executor, source, returns(), AFTER)
+        program = Program(source=source, entry_point="f")
+        result = await executor.run(program, [returns(), AFTER], limits=patient)
         assert statuses(result) == [TestStatus.MEMORY, TestStatus.PASS]
     await assert_contained(executor)
 
@@ -295,6 +298,13 @@ async def test_killing_the_parent_does_not_stop_the_executor(executor: Executor)
     else:
         assert statuses(result) == [TestStatus.EXECUTOR_ERROR]
         assert "restarted" in result.outcomes[0].message
+        # a candidate queued behind it on the same worker is run again on the new worker
+        async with Executor(workers=1, limits=LIMITS, isolation="rlimits") as single:
+            killer = run(single, source, returns())
+            innocent = single.run(NORMAL, [returns()])
+            killed, survived = await asyncio.gather(killer, innocent)
+        assert statuses(killed) == [TestStatus.EXECUTOR_ERROR]
+        assert statuses(survived) == [TestStatus.PASS]
     await assert_contained(executor)
 
 
