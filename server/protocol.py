@@ -16,11 +16,13 @@ import logging
 from typing import Any
 
 import cattrs
+from lsprotocol.converters import get_converter
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
-from pygls.protocol import LanguageServerProtocol, default_converter
+from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.json_rpc import (
     JsonRPCNotification,
     JsonRPCRequestMessage,
+    JsonRPCResponseMessage,
     MsgId,
     RPCMessage,
 )
@@ -29,9 +31,10 @@ logger = logging.getLogger("plansearch_lsp")
 
 
 def converter() -> cattrs.Converter:
-    """pygls's converter, except that untyped params stay plain JSON."""
-    result = default_converter()
-    for message in (JsonRPCRequestMessage, JsonRPCNotification):
+    """lsprotocol's converter; untyped params and results stay plain JSON (pygls's own
+    converter turns them into namedtuples)."""
+    result = get_converter()
+    for message in (JsonRPCRequestMessage, JsonRPCNotification, JsonRPCResponseMessage):
         result.register_structure_hook(message, _as_is)
     return result
 
