@@ -1,0 +1,60 @@
+"""Re-running a stored run's candidates against the tests as they are now, and re-ranking."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from plansearch.candidate_testing import CandidateTester
+from plansearch.config import Settings
+from plansearch.events import SearchEvent
+from plansearch.execution import CandidateRun, Executor, TestCase
+from plansearch.problem import Problem
+from plansearch.ranking import Ranking, rank
+from plansearch.store import StoredRun, find_function
+from plansearch.test_suite import collect_tests
+
+
+async def rerun(
+    stored: StoredRun, executor: Executor, *, workspace: Path, settings: Settings
+) -> tuple[list[TestCase], dict[str, CandidateRun], Ranking]:
+    """Collect the stored problem's tests again, run every candidate of the run, re-rank.
+
+    Each candidate goes in place of the function in the module as it is on disk now (the
+    user may have applied one and changed other code since); when the file is gone or does
+    not parse, in the module the run was first tested with. Model-written tests of the run
+    are kept. Raises ProblemError when a configured tests file is missing.
+    """
+    problem, module_source = _module_now(stored)
+    tests = collect_tests(problem, settings, workspace=workspace)
+    tests += [test for test in stored.result.tests if test.kind == "generated"]
+    tester = CandidateTester(executor, problem, module_source, tests, emit=_ignore)
+    tester.tests_ready.set()
+    for candidate in stored.result.candidates:
+        tester.submit(candidate)
+    await tester.drain()
+    return tests, tester.runs, rank(stored.result.candidates, tester.runs, tests)
+
+
+def _module_now(stored: StoredRun) -> tuple[Problem, str | None]:
+    """The problem located in its file as it is now, with that file's source."""
+    problem = stored.problem
+    if stored.source_file is None:
+        return problem, stored.module_source
+    problem = problem.model_copy(update={"source_path": str(stored.source_file)})
+    try:
+        source = stored.source_file.read_text(encoding="utf-8")
+        tree = ast.parse(source.removeprefix("\ufeff"))  # the splice keeps a BOM itself
+        node = find_function(tree, problem.qualname or problem.entry_point or "")
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+        node = None
+    if node is None or node.end_lineno is None:
+        return problem, stored.module_source
+    start = min([node.lineno, *(decorator.lineno for decorator in node.decorator_list)])
+    return problem.model_copy(
+        update={"stub_start_line": start, "stub_end_line": node.end_lineno}
+    ), source
+
+
+def _ignore(event: SearchEvent) -> None:
+    """Re-runs report through their return value, not events."""
