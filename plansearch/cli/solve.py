@@ -28,6 +28,7 @@ from plansearch.models.factory import make_provider
 from plansearch.problem import Problem, ProblemError
 from plansearch.result import FinishReason, SearchResult
 from plansearch.search import Search
+from plansearch.store import RunStore, StoreError, default_store_path
 from plansearch.test_suite import collect_tests, describe, find_workspace
 
 EXIT_NO_CANDIDATES = 1
@@ -91,6 +92,13 @@ def run_solve(args: argparse.Namespace, settings: Settings) -> int:
     except (ExecutorError, SandboxUnavailable) as error:
         raise CliError(f"cannot run candidates: {error} (use --no-tests to skip testing, "
                        "or --isolation rlimits)") from None
+    if task.workspace is not None and result.candidates:
+        try:
+            with RunStore(default_store_path(task.workspace)) as store:
+                store.save_run(result, task.problem, workspace=str(task.workspace),
+                               module_source=task.module_source)
+        except StoreError as error:
+            err.print(f"the run was not stored: {error}", highlight=False)
     if args.json:
         print(result.model_dump_json(indent=2))
     elif args.show is not None:

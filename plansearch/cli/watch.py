@@ -1,0 +1,166 @@
+"""`plansearch watch FILE.py::FUNCTION`: re-rank a stored run whenever its tests change.
+
+The engine is imported only when the command runs, so that building the parser stays cheap.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, get_args
+
+from rich.console import Console
+
+from plansearch.cli.errors import CliError
+from plansearch.config import IsolationName, Settings
+
+if TYPE_CHECKING:
+    from watchfiles import Change
+
+    from plansearch.execution import Executor
+    from plansearch.store import RunStore, StoredRun
+
+
+def add_watch_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register `plansearch watch` and its flags."""
+    watch = commands.add_parser(
+        "watch", help="re-rank a stored run whenever the tests change",
+        description="Re-run the candidates of the newest stored run for FILE.py::FUNCTION "
+        "(made by `plansearch solve`) whenever a test file of the workspace changes, and "
+        "print the new ranking. Ctrl-C stops.",
+    )
+    watch.add_argument("target", help="path/to/file.py::function_name (or ::Class.method)")
+    watch.add_argument("--once", action="store_true", help="re-rank once and exit")
+    watch.add_argument("--config", metavar="FILE", help="config file (TOML) to read")
+    tests = watch.add_argument_group("tests")
+    tests.add_argument("--tests", dest="tests_file", metavar="FILE",
+                       help="an explicit file of tests (pytest functions or asserts)")
+    tests.add_argument("--no-workspace-tests", action="store_true",
+                       help="ignore pytest tests in the workspace")
+    tests.add_argument("--test-timeout", type=float, help="seconds one test may run")
+    tests.add_argument("--candidate-timeout", type=float,
+                       help="seconds all tests of one candidate may run")
+    tests.add_argument("--memory-mb", type=int, help="memory a candidate may use")
+    tests.add_argument("--isolation", choices=get_args(IsolationName),
+                       help="sandbox level (default: the strongest available)")
+
+
+def run_watch(args: argparse.Namespace, settings: Settings) -> int:
+    """Run `watch`; returns the exit code (0 after Ctrl-C)."""
+    from plansearch.execution import ExecutorError, SandboxUnavailable
+    from plansearch.extract import parse_target
+    from plansearch.problem import ProblemError
+    from plansearch.store import RunStore, StoreError, default_store_path
+    from plansearch.test_suite import find_workspace
+
+    try:
+        path, function = parse_target(args.target)
+    except ProblemError as error:
+        raise CliError(str(error)) from None
+    if not path.is_file():
+        raise CliError(f"no such file: {path}")
+    workspace = find_workspace(path)
+    store_path = default_store_path(workspace)
+    hint = f"run `plansearch solve {args.target}` first"
+    if not store_path.is_file():
+        raise CliError(f"no stored runs in {workspace}: {hint}")
+    err = Console(stderr=True, highlight=False)
+    try:
+        with RunStore(store_path) as store:
+            stored = store.latest_run(path, function)
+            if stored is None:
+                raise CliError(f"no stored run for {function} in {path}: {hint}")
+            err.print(f"run {stored.run_id[:8]} of {stored.created.astimezone():%Y-%m-%d %H:%M}:"
+                      f" {len(stored.result.candidates)} candidates")
+            watcher = _Watcher(store, stored, workspace.resolve(), settings, Console(), err)
+            asyncio.run(watcher.run(once=args.once))
+    except StoreError as error:
+        raise CliError(str(error)) from None
+    except ProblemError as error:
+        raise CliError(f"cannot collect the tests: {error}") from None
+    except (ExecutorError, SandboxUnavailable) as error:
+        raise CliError(f"cannot run candidates: {error} (try --isolation rlimits)") from None
+    except KeyboardInterrupt:
+        err.print("stopped watching")
+    return 0
+
+
+@dataclass
+class _Watcher:
+    """Re-ranks one stored run, saving and printing each new ranking."""
+
+    store: RunStore
+    stored: StoredRun
+    workspace: Path
+    settings: Settings
+    out: Console
+    err: Console
+
+    async def run(self, *, once: bool) -> None:
+        """Re-rank now, then (unless `once`) after every change of a test file."""
+        from watchfiles import DefaultFilter, awatch
+
+        from plansearch.execution import Executor, Limits
+        from plansearch.problem import ProblemError
+
+        limits = Limits(test_timeout=self.settings.test_timeout,
+                        candidate_timeout=self.settings.candidate_timeout,
+                        memory_mb=self.settings.memory_mb)
+        async with Executor(limits=limits, isolation=self.settings.isolation,
+                            paths=[self.workspace]) as executor:
+            await self._rerank(executor, "re-ranked")
+            if once:
+                return
+            test_filter = _TestFiles(self.settings.tests_file, DefaultFilter())
+            roots = {self.workspace, *test_filter.outside(self.workspace)}
+            self.err.print(f"watching the test files under {self.workspace} (Ctrl-C to stop)")
+            async for changes in awatch(*roots, watch_filter=test_filter):
+                names = sorted({_shown(Path(path), self.workspace) for _, path in changes})
+                try:
+                    await self._rerank(executor, f"{', '.join(names)} changed: re-ranked")
+                except ProblemError as error:
+                    self.err.print(f"cannot collect the tests: {error}")
+
+    async def _rerank(self, executor: Executor, what: str) -> None:
+        from plansearch.cli.render import candidates_table
+        from plansearch.rerun import rerun
+        from plansearch.test_suite import describe
+
+        tests, runs, ranking = await rerun(self.stored, executor, workspace=self.workspace,
+                                           settings=self.settings)
+        self.store.update_tests(self.stored.run_id, tests, runs, ranking)
+        result = self.stored.result.model_copy(
+            update={"tests": tests, "runs": runs, "ranking": ranking})
+        self.err.print(f"{what}: {ranking.passing} of {len(result.candidates)} candidates pass "
+                       f"all {ranking.trusted_tests} trusted tests ({describe(tests)})")
+        self.out.print(candidates_table(result))
+
+
+class _TestFiles:
+    """Changes of files discovery reads tests from (``test_*.py``, ``*_test.py``) and of
+    the explicit tests file, that `default` (watchfiles' filter of ignored folders) keeps."""
+
+    def __init__(self, tests_file: Path | None, default: Callable[[Change, str], bool]) -> None:
+        self.tests_file = tests_file.resolve() if tests_file is not None else None
+        self.default = default
+
+    def __call__(self, change: Change, path: str) -> bool:
+        file = Path(path)
+        named = file.suffix == ".py" and (
+            file.name.startswith("test_") or file.name.endswith("_test.py")
+        )
+        chosen = self.tests_file is not None and file.resolve() == self.tests_file
+        return (named or chosen) and self.default(change, path)
+
+    def outside(self, workspace: Path) -> list[Path]:
+        """The tests file's folder when it is not under `workspace` (to watch it too)."""
+        if self.tests_file is None or self.tests_file.is_relative_to(workspace):
+            return []
+        return [self.tests_file.parent]
+
+
+def _shown(path: Path, workspace: Path) -> str:
+    return path.relative_to(workspace).as_posix() if path.is_relative_to(workspace) else str(path)
