@@ -16,6 +16,7 @@ from plansearch import __version__
 from plansearch.cli.bench_command import add_bench_parser
 from plansearch.cli.errors import CliError
 from plansearch.cli.settings_args import add_settings_arguments, settings_from_args
+from plansearch.cli.watch import add_watch_parser, run_watch
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_settings_arguments(doctor)
 
     commands.add_parser("schema", help="print the JSON schema of `solve --json` output")
+    add_watch_parser(commands)
     return parser
 
 
@@ -83,6 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from plansearch.cli.doctor import run_doctor
 
             return run_doctor(settings_from_args(args))
+        if args.command == "watch":
+            return run_watch(args, settings_from_args(args))
         if args.command == "schema":
             import json
 
