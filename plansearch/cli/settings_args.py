@@ -59,22 +59,28 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
     tree.add_argument("--max-tokens", type=int, help="output token limit per call")
     tree.add_argument("--seed", type=int)
 
-    tests = parser.add_argument_group("tests")
+    tests = add_test_arguments(parser)
     tests.add_argument("--no-tests", action="store_true", help="do not run candidates")
-    tests.add_argument("--tests", dest="tests_file", metavar="FILE",
-                       help="an explicit file of tests (pytest functions or asserts)")
-    tests.add_argument("--no-workspace-tests", action="store_true",
-                       help="ignore pytest tests in the workspace")
     tests.add_argument("--generate-tests", type=int, metavar="N",
                        help="ask the model for N test inputs (they only group candidates)")
     tests.add_argument("--stop-when-passing", type=int, metavar="K",
                        help="end the search once K candidates pass every trusted test")
+
+
+def add_test_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    """Flags of where tests come from and how candidates run; returns their group."""
+    tests = parser.add_argument_group("tests")
+    tests.add_argument("--tests", dest="tests_file", metavar="FILE",
+                       help="an explicit file of tests (pytest functions or asserts)")
+    tests.add_argument("--no-workspace-tests", action="store_true",
+                       help="ignore pytest tests in the workspace")
     tests.add_argument("--test-timeout", type=float, help="seconds one test may run")
     tests.add_argument("--candidate-timeout", type=float,
                        help="seconds all tests of one candidate may run")
     tests.add_argument("--memory-mb", type=int, help="memory a candidate may use")
     tests.add_argument("--isolation", choices=get_args(IsolationName),
                        help="sandbox level (default: the strongest available)")
+    return tests
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:

@@ -10,12 +10,13 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, get_args
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
 from plansearch.cli.errors import CliError
-from plansearch.config import IsolationName, Settings
+from plansearch.cli.settings_args import add_test_arguments
+from plansearch.config import Settings
 
 if TYPE_CHECKING:
     from watchfiles import Change
@@ -35,17 +36,7 @@ def add_watch_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
     watch.add_argument("target", help="path/to/file.py::function_name (or ::Class.method)")
     watch.add_argument("--once", action="store_true", help="re-rank once and exit")
     watch.add_argument("--config", metavar="FILE", help="config file (TOML) to read")
-    tests = watch.add_argument_group("tests")
-    tests.add_argument("--tests", dest="tests_file", metavar="FILE",
-                       help="an explicit file of tests (pytest functions or asserts)")
-    tests.add_argument("--no-workspace-tests", action="store_true",
-                       help="ignore pytest tests in the workspace")
-    tests.add_argument("--test-timeout", type=float, help="seconds one test may run")
-    tests.add_argument("--candidate-timeout", type=float,
-                       help="seconds all tests of one candidate may run")
-    tests.add_argument("--memory-mb", type=int, help="memory a candidate may use")
-    tests.add_argument("--isolation", choices=get_args(IsolationName),
-                       help="sandbox level (default: the strongest available)")
+    add_test_arguments(watch)
 
 
 def run_watch(args: argparse.Namespace, settings: Settings) -> int:
