@@ -31,6 +31,7 @@ import re
 from collections.abc import Collection, Iterator
 from typing import Literal
 
+from plansearch.parsing import string_literal_end
 from plansearch.problem import Example
 
 _BUILTINS = frozenset(dir(builtins))
@@ -258,9 +259,10 @@ def _group_end(text: str, start: int) -> int | None:
     while i < len(text):
         char = text[i]
         if char in "\"'":
-            i = _string_end(text, i)
-            if i < 0:
+            close = string_literal_end(text, i)
+            if close is None:
                 return None
+            i = close
             continue
         if char == "#":
             i = _line_end(text, i)
@@ -275,24 +277,6 @@ def _group_end(text: str, start: int) -> int | None:
         i += 1
     return None
 
-
-def _string_end(text: str, start: int) -> int:
-    """Index just past the string literal opening at `text[start]`; -1 if unterminated."""
-    quote = text[start]
-    if text.startswith(quote * 3, start):
-        close = text.find(quote * 3, start + 3)
-        return -1 if close < 0 else close + 3
-    i = start + 1
-    while i < len(text):
-        if text[i] == "\\":
-            i += 2
-        elif text[i] == quote:
-            return i + 1
-        elif text[i] == "\n":
-            return -1
-        else:
-            i += 1
-    return -1
 
 
 def _trailers_end(text: str, end: int) -> int:
@@ -315,8 +299,8 @@ def _strip_comment(text: str) -> str:
     i = 0
     while i < len(text):
         if text[i] in "\"'":
-            end = _string_end(text, i)
-            if end < 0:
+            end = string_literal_end(text, i)
+            if end is None:
                 return text
             i = end
         elif text[i] == "#":

@@ -162,7 +162,7 @@ def _matching_bracket(text: str, start: int) -> int | None:
     while i < len(text):
         char = text[i]
         if char in "\"'":
-            close = _string_end(text, i)
+            close = string_literal_end(text, i)
             if close is None:
                 return None
             i = close
@@ -177,7 +177,8 @@ def _matching_bracket(text: str, start: int) -> int | None:
     return None
 
 
-def _string_end(text: str, start: int) -> int | None:
+def string_literal_end(text: str, start: int) -> int | None:
+    """Index just past the string literal opening at `text[start]`; None if unterminated."""
     quote = text[start]
     if text.startswith(quote * 3, start):
         close = text.find(quote * 3, start + 3)
