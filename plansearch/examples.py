@@ -278,7 +278,6 @@ def _group_end(text: str, start: int) -> int | None:
     return None
 
 
-
 def _trailers_end(text: str, end: int) -> int:
     """Extend a call over subscripts, attributes and further calls: ``f(x)[0].real``."""
     while end < len(text):

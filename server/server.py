@@ -7,7 +7,6 @@ searches, applying, hover, the test watcher), and those call the engine.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import threading
 from pathlib import Path
@@ -20,7 +19,6 @@ from pygls.uris import to_fs_path
 
 from plansearch import __version__
 from plansearch.config import Settings
-from plansearch.models.factory import PROVIDERS
 from plansearch.store import RunStore, StoreError, default_store_path
 from plansearch.test_suite import find_workspace
 
@@ -171,13 +169,6 @@ class PlanSearchServer(LanguageServer):
             await self.close()
 
 
-def _import_provider(name: object) -> None:
-    """Import the provider's SDK now (it takes a second or two), not in the first search."""
-    module = PROVIDERS.get(str(name or "anthropic"), "").partition(":")[0]
-    if module:
-        importlib.import_module(module)
-
-
 def build_server(log_file: Path | None = None) -> PlanSearchServer:
     """A server with every feature registered."""
     server = PlanSearchServer(log_file)
@@ -197,7 +188,6 @@ def build_server(log_file: Path | None = None) -> PlanSearchServer:
         if root is not None and ls.options.server.watch_tests:
             ls.watcher.start(root)
         logger.info("PlanSearch language server %s ready", __version__)
-        await asyncio.to_thread(_import_provider, ls.options.settings.get("provider"))
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def configuration_changed(
