@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from plansearch.execution.model import Program
+from plansearch.parsing import string_literal_end
 from plansearch.problem import Problem
 
 _Func = ast.FunctionDef | ast.AsyncFunctionDef
@@ -141,6 +142,8 @@ class _Stub:
     top: ast.stmt
     decorator_lines: list[str]
     docstring_lines: list[str] | None
+    header_lines: list[str] | None
+    """The stub's `def` line(s) through its colon, when nothing else shares the colon line."""
 
     @property
     def class_name(self) -> str | None:
@@ -230,17 +233,24 @@ def _render_entry(
             out += cand.block(dec.lineno, _end(dec), base, stub.indent)
 
     colon_line, colon_col = _header_colon(cand, entry)
-    out += cand.block(entry.lineno, colon_line - 1, base, stub.indent)
+    keep_header = stub.header_lines is not None and _same_parameters(stub.node, entry)
+    if keep_header:  # the user's signature (annotations, defaults, layout) stays as written
+        assert stub.header_lines is not None
+        out += stub.header_lines
+    else:
+        out += cand.block(entry.lineno, colon_line - 1, base, stub.indent)
     colon_text = cand.text(colon_line)
     rest = colon_text[colon_col + 1 :].strip()
     body: list[str]
     if rest and not rest.startswith("#"):
-        out.append(cand.line(colon_line, colon_text[: colon_col + 1], base, stub.indent))
+        if not keep_header:
+            out.append(cand.line(colon_line, colon_text[: colon_col + 1], base, stub.indent))
         after = cand.block(colon_line + 1, _end(entry), base, stub.indent)
         body = [stub.body_indent + rest, *after]
         doc_end = 0
     else:
-        out.append(cand.line(colon_line, colon_text, base, stub.indent))
+        if not keep_header:
+            out.append(cand.line(colon_line, colon_text, base, stub.indent))
         body = cand.block(colon_line + 1, _end(entry), base, stub.indent)
         doc_end = _end(entry.body[0]) - colon_line if _has_docstring(entry) else 0
 
@@ -305,7 +315,53 @@ def _locate_stub(module: ast.Module, bodies: list[str], problem: Problem) -> _St
         top=top,
         decorator_lines=bodies[start - 1 : found.lineno - 1],
         docstring_lines=docstring,
+        header_lines=_header_lines(bodies, found),
     )
+
+
+def _header_lines(bodies: list[str], node: _Func) -> list[str] | None:
+    """Lines from `def` through the header's colon, or None when the body shares its line."""
+    depth = 0
+    for number in range(node.lineno, node.body[0].lineno + 1):
+        text = bodies[number - 1]
+        column = node.col_offset if number == node.lineno else 0
+        while column < len(text):
+            char = text[column]
+            if char == "#":
+                break
+            if char in "\"'":
+                close = string_literal_end(text, column)
+                if close is None:
+                    return None  # a multi-line string inside the header: leave it alone
+                column = close
+                continue
+            depth += char in "([{"
+            depth -= char in ")]}"
+            if char == ":" and depth == 0:
+                rest = text[column + 1 :].strip()
+                if rest and not rest.startswith("#"):
+                    return None
+                return bodies[node.lineno - 1 : number]
+            column += 1
+    return None
+
+
+def _same_parameters(stub: _Func, candidate: _Func) -> bool:
+    """Same kind of def, same parameter names of the same kinds (annotations may differ)."""
+    def shape(node: _Func) -> tuple[object, ...]:
+        params = node.args
+        return (
+            type(node),
+            [a.arg for a in params.posonlyargs],
+            [a.arg for a in params.args],
+            params.vararg.arg if params.vararg else None,
+            [a.arg for a in params.kwonlyargs],
+            params.kwarg.arg if params.kwarg else None,
+            len(params.defaults),
+            [d is None for d in params.kw_defaults],
+        )
+
+    return shape(stub) == shape(candidate)
 
 
 def _find_entry(

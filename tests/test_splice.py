@@ -99,7 +99,7 @@ def _cents(x):
     return math.ceil(Decimal(str(x)) * 100) / 100
 
 
-def total(prices):
+def total(prices: list[float]) -> float:
     """Sum the prices and add VAT, rounded up to whole cents.
 
     >>> total([1.0, 2.0])
@@ -127,7 +127,7 @@ def total(prices):
     start = lines.index("# Straight sum, then VAT.")
     assert lines[start : start + 4] == [
         "# Straight sum, then VAT.",
-        "def total(prices):",
+        "def total(prices: list[float]) -> float:",
         '    """Add VAT to the sum."""',
         "    return sum(prices) * 1.2",
     ]
@@ -221,7 +221,7 @@ def test_class_style_candidate_brings_sibling_methods_into_the_class() -> None:
         == '''    def _rate(self, percent):
         return (100 - percent) / 100
 
-    def discount(self, price, percent):
+    def discount(self, price: int, percent: int) -> int:
         """Price after a percentage discount, rounded down."""
         return int(price * self._rate(percent))
 
@@ -278,7 +278,7 @@ def test_async_stub_nested_in_class_with_tabs_and_multiline_strings() -> None:
         "\n"
         "\n"
         "class Client:\n"
-        "\tasync def fetch(self, key):\n"
+        "\tasync def fetch(self, key: str) -> str:\n"
         '\t\t"""Return the report for key."""\n'
         "\t\tawait asyncio.sleep(0)\n"
         "\t\tif key:\n"
@@ -306,7 +306,7 @@ def test_crlf_module_keeps_every_other_line_byte_for_byte() -> None:
     spliced = result.splitlines(keepends=True)
     assert spliced[:5] == original[:5]
     assert spliced[5] == "import heapq\r\n"
-    start = spliced.index("def total(prices):\r\n")
+    start = spliced.index("def total(prices: list[float]) -> float:\r\n")
     assert spliced[6:start] == original[5:11]
     assert spliced[-4:] == original[-4:]
     assert load(result).total([1.0, 2.0]) == 3.6
@@ -356,7 +356,7 @@ def test_imports_are_added_once_and_only_what_is_missing() -> None:
     result = splice_candidate(source, stub_problem(source, "f"), candidate)
     assert result.startswith(
         "from typing import List\nimport os\nfrom typing import Dict\nimport re as regex\n"
-        "from collections import Counter\n\n\ndef f(xs):\n"
+        "from collections import Counter\n\n\ndef f(xs: List[int]) -> int:\n"
     )
     assert "__future__" not in result
     assert load(result).f([1, 1, 2]) == 2
@@ -402,7 +402,7 @@ def test_demo_code_and_multiline_signature_and_two_space_modules() -> None:
     )
     result = splice_candidate(source, stub_problem(source, "pick"), candidate)
     assert result == (
-        "def pick(items,\n         n=1):\n  '''First n items.'''\n  return list(items)[:n]\n"
+        "def pick(\n  items,\n  n=1,\n):\n  '''First n items.'''\n  return list(items)[:n]\n"
     )
 
 
@@ -460,3 +460,16 @@ def test_method_helpers_and_imports_meet_above_a_class_right_after_the_imports()
         "import os\nimport sys\n\n\ndef _h():\n    return sys.maxsize\n\n\n"
         "class A:\n    def m(self):\n        return _h()\n"
     )
+
+
+def test_the_stubs_signature_is_kept_unless_the_candidate_changes_the_parameters() -> None:
+    """Annotations and layout of the user's `def` line survive; a new parameter list wins."""
+    same = "def total(prices):\n    return sum(prices)\n"
+    result = splice_candidate(MODULE, stub_problem(MODULE, "total"), same)
+    assert "def total(prices: list[float]) -> float:\n" in result
+    renamed = "def total(items, rate=0.2):\n    return sum(items) * (1 + rate)\n"
+    result = splice_candidate(MODULE, stub_problem(MODULE, "total"), renamed)
+    assert "def total(items, rate=0.2):\n" in result
+    one_line = "def f(x: int) -> int: ...\n"
+    result = splice_candidate(one_line, stub_problem(one_line, "f"), "def f(x):\n    return x\n")
+    assert result == "def f(x):\n    return x\n"
