@@ -30,7 +30,7 @@ async def generate_command(ls: PlanSearchServer, *args: object) -> dict[str, obj
     """Search, offer the candidates, apply the choice; returns the search's result."""
     try:
         params = parse_params(GenerateParams, args[0] if args else None, COMMAND)
-        job = searches.start(ls, params)
+        job = await searches.begin(ls, params)
         job.show_progress(None)
         outcome = await job.outcome()
     except JsonRpcException as error:

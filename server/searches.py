@@ -56,6 +56,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger("plansearch_lsp")
 _KEPT_SEARCHES = 32
 """Finished searches kept for `plansearch/apply` (the oldest are forgotten)."""
+_SETTINGS_WAIT = 10.0
+"""Seconds a search waits for the client's settings at startup."""
 
 
 class SearchJob:
@@ -246,6 +248,13 @@ class SearchRegistry:
         return list(self._running.values())
 
 
+async def begin(ls: PlanSearchServer, params: GenerateParams) -> SearchJob:
+    """`start`, once the client's settings are in (or after a few seconds without them)."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(ls.configured.wait(), _SETTINGS_WAIT)
+    return start(ls, params)
+
+
 def start(ls: PlanSearchServer, params: GenerateParams) -> SearchJob:
     """Resolve the target and settings and start the search; RequestFailed if it cannot."""
     uri = params.text_document.uri
@@ -287,7 +296,7 @@ def start(ls: PlanSearchServer, params: GenerateParams) -> SearchJob:
 async def generate(ls: PlanSearchServer, raw: object) -> dict[str, object]:
     """`plansearch/generate`: run a search to its end (or its cancellation)."""
     params = parse_params(GenerateParams, raw, GENERATE)
-    job = start(ls, params)
+    job = await begin(ls, params)
     job.show_progress(params.work_done_token)
     return (await job.outcome()).dump()
 

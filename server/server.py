@@ -52,6 +52,8 @@ class PlanSearchServer(LanguageServer):
         self.searches = searches.SearchRegistry()
         self.executors = ExecutorPool([])
         self.watcher = TestWatcher(self)
+        self.configured = asyncio.Event()
+        """Set once the client's settings are read (after `initialized`)."""
         self.log_handler = logs.configure(self.window_log_message, self.keys, log_file)
         self._initialization_options: object = None
         self._stores: dict[Path, RunStore] = {}
@@ -122,7 +124,6 @@ class PlanSearchServer(LanguageServer):
         elif pulled is not None:
             raw = pulled
         self.options, messages = parse_options(raw)
-        self.documents = DocumentCache()
         if messages:
             text = "PlanSearch settings: " + "; ".join(messages)
             logger.warning("%s", text)
@@ -177,13 +178,13 @@ def build_server(log_file: Path | None = None) -> PlanSearchServer:
     def initialize(ls: PlanSearchServer, params: types.InitializeParams) -> None:
         ls.log_handler.attach(asyncio.get_running_loop())
         ls._initialization_options = params.initialization_options
-        ls.use_options()
         paths = [p for p in {ls.workspace_root()} if p is not None]
         ls.executors = ExecutorPool(paths)
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: PlanSearchServer, params: types.InitializedParams) -> None:
         await ls.pull_options()
+        ls.configured.set()
         root = ls.workspace_root()
         if root is not None and ls.options.server.watch_tests:
             ls.watcher.start(root)

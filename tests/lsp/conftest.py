@@ -21,7 +21,7 @@ from typing import Any, Union
 import pytest
 from cattrs import Converter
 from lsprotocol import types
-from pygls.protocol import JsonRPCResponseMessage, default_converter
+from pygls.protocol import JsonRPCNotification, JsonRPCResponseMessage, default_converter
 from pytest_lsp import LanguageClient
 from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
 
@@ -231,8 +231,9 @@ def client_converter() -> Converter:
 
     converter.register_structure_hook(types.Command | types.CodeAction, action)
     converter.register_structure_hook(Union[types.Command, types.CodeAction], action)  # noqa: UP007
-    # Results of the server's own requests stay plain JSON (pygls makes namedtuples).
-    converter.register_structure_hook(JsonRPCResponseMessage, lambda data, cls: cls(**data))
+    # The server's own results and notifications stay plain JSON (pygls makes namedtuples).
+    for message in (JsonRPCResponseMessage, JsonRPCNotification):
+        converter.register_structure_hook(message, lambda data, cls: cls(**data))
     return converter
 
 
@@ -268,7 +269,8 @@ async def session(
                          configuration={"": {"plansearch": configuration or {}}})
     register_lsp_features(lsp, _features(editor))
     log_file = workspace.parent / f"{workspace.name}-lsp.log"
-    argv = command or [sys.executable, "-m", "plansearch_lsp", "--log-file", str(log_file)]
+    argv = command or [sys.executable, "-m", "plansearch_lsp", "--stdio", "--log-file",
+                       str(log_file)]
     await lsp.start_io(*argv, env=env, cwd=str(workspace))
     try:
         await asyncio.wait_for(lsp.initialize_session(types.InitializeParams(

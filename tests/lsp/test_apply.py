@@ -1,0 +1,157 @@
+"""Applying candidates (versioned edits, refused when stale, re-applied on request), the
+plain-client menu, and hover over applied code, also after a restart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+
+from tests.lsp.conftest import (
+    STUB,
+    Client,
+    capabilities,
+    init_options,
+    server_env,
+    session,
+)
+from tests.lsp.test_generate import GENERATE, at_stub
+from tests.support.fake_llm import FakeCall, FakeLLMServer
+from tests.support.plansearch_script import PlanSearchScript
+
+APPLY = "plansearch/apply"
+
+
+async def search(client: Client, uri: str) -> dict[str, Any]:
+    result: dict[str, Any] = await client.request(GENERATE, at_stub(uri))
+    assert result["candidates"][0]["passesAll"]
+    return result
+
+
+async def apply(client: Client, result: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    best = result["candidates"][0]["id"]
+    reply: dict[str, Any] = await client.request(
+        APPLY, {"searchId": result["searchId"], "candidateId": best, **extra})
+    return reply
+
+
+async def test_apply_replaces_the_stub_and_keeps_every_other_line(client: Client) -> None:
+    uri = client.open("geometry.py")
+    assert await apply(client, await search(client, uri)) == {
+        "applied": True, "reason": None, "canRebase": False}
+    (edit,) = client.editor.applied_edits
+    (change,) = edit.edit.document_changes or []
+    assert isinstance(change, types.TextDocumentEdit) and change.text_document.version == 1
+    text = client.text(uri)
+    assert "return math.pi * r * r" in text and "    ...\n" not in text
+    assert text.count("import math") == 1, "the module's import is not repeated"
+    assert text.startswith('"""Geometry helpers."""\nimport math\n\n\ndef area(r):')
+    assert '    """Area of a circle of radius r.' in text, "the stub's docstring stays"
+    assert text.endswith("def done(x: int) -> int:\n    return x + 1\n")
+
+
+async def test_apply_is_refused_after_the_document_changed_then_rebased(
+    client: Client,
+) -> None:
+    uri = client.open("geometry.py")
+    result = await search(client, uri)
+    edited = "# edited meanwhile\n" + client.text(uri)
+    client.change(uri, edited)
+    refused = await apply(client, result)
+    assert refused["applied"] is False and refused["canRebase"] is True
+    assert "version 2" in refused["reason"]
+    assert client.text(uri) == edited, "nothing was overwritten"
+    warning = client.lsp.messages[-1]
+    assert warning.type == types.MessageType.Warning
+    assert "PlanSearch did not change geometry.py" in warning.message
+    assert "Apply it again" in warning.message
+    rebased = await apply(client, result, rebase=True)
+    assert rebased["applied"] is True
+    text = client.text(uri)
+    assert text.startswith("# edited meanwhile\n") and "return math.pi * r * r" in text
+
+
+async def test_plain_clients_choose_from_a_menu(client: Client) -> None:
+    uri = client.open("geometry.py")
+    (action,) = await client.code_actions(uri, (4, 4))
+    assert isinstance(action, types.CodeAction) and action.command is not None
+    await client.lsp.workspace_execute_command_async(types.ExecuteCommandParams(
+        command=action.command.command, arguments=action.command.arguments))
+    (menu,) = client.editor.message_requests
+    assert "6 candidates for area" in menu.message
+    titles = [item.title for item in menu.actions or []]
+    assert len(titles) == 6
+    assert titles[0].startswith("1. [1/1 docstring examples] fix reply")
+    assert titles[-1].startswith("6. [0/1 docstring examples] sketch reply")
+    assert "return math.pi * r * r" in client.text(uri)
+    assert client.editor.progress, "the search showed progress"
+
+
+async def test_hover_shows_the_plan_also_after_a_restart(
+    workspace: Path, fake: FakeLLMServer, tmp_path: Path
+) -> None:
+    env, options = server_env(tmp_path), init_options(fake)
+    async with session(workspace, env=env, options=options) as client:
+        uri = client.open("geometry.py")
+        await apply(client, await search(client, uri))
+        text = client.text(uri)
+        first = await client.hover(uri, 4)
+        assert await client.hover(uri, 14) is None, "done() was not generated"
+    (workspace / "geometry.py").write_text(text, encoding="utf-8")
+    async with session(workspace, env=env, options=options) as client:
+        uri = client.open("geometry.py")
+        again = await client.hover(uri, 4)
+        assert await client.hover(uri, 7) is None, "the body is not the header"
+    for hover in (first, again):
+        assert hover is not None and isinstance(hover.contents, types.MarkupContent)
+        assert hover.contents.kind == types.MarkupKind.Markdown
+        value = hover.contents.value
+        for part in ("### PlanSearch candidate", "plansearch with claude-sonnet-5-5 (anthropic)",
+                     "applied", "Tests: 1/1 docstring examples", "**Sketch**",
+                     "**Criticism**", "**Fixed sketch**", "**Test results**",
+                     "| ✓ | `docstring#1` | docstring | pass |"):
+            assert part in value, part
+    assert first is not None and again is not None
+    assert first.contents == again.contents
+    assert fake.request_count > 0
+    async with session(workspace, env=env, options=options,
+                       caps=capabilities(markdown=False)) as client:
+        plain = await client.hover(client.open("geometry.py"), 4)
+    assert plain is not None and isinstance(plain.contents, types.MarkupContent)
+    assert plain.contents.kind == types.MarkupKind.PlainText
+    assert "Fixed sketch:" in plain.contents.value and "**" not in plain.contents.value
+
+
+def vowels_code(call: FakeCall) -> str:
+    return ("```python\nimport math\nimport re\n\n\ndef vowels(word: str) -> int:\n"
+            "    return len(re.findall('[aeiou]', word))\n```")
+
+
+async def test_a_selected_statement_becomes_a_new_function_with_its_imports(
+    workspace: Path, tmp_path: Path
+) -> None:
+    text = ("import math\n\n# Count the vowels of a word.\n# vowels('banana') == 3\n\n"
+            "RADIUS = 2\n")
+    (workspace / "words.py").write_text(text, encoding="utf-8")
+    with FakeLLMServer(PlanSearchScript("vowels", first=1, derived=1,
+                                        code_for=vowels_code)) as fake:
+        async with session(workspace, env=server_env(tmp_path),
+                           options=init_options(fake)) as client:
+            uri = client.open("words.py")
+            (action,) = await client.code_actions(uri, (2, 0), (4, 0))
+            assert action.title == "Generate via PlanSearch from the selection"
+            result = await client.request(GENERATE, {
+                "textDocument": {"uri": uri}, "signature": "def vowels(word: str) -> int",
+                "range": {"start": {"line": 2, "character": 0},
+                          "end": {"line": 4, "character": 0}}})
+            assert result["target"] == "vowels" and result["tests"] == 1
+            assert result["candidates"][0]["tally"] == "1/1 docstring examples"
+            assert (await apply(client, result))["applied"] is True
+            new = client.text(uri)
+    assert new.startswith("import math\nimport re\n\n# Count the vowels of a word.\n")
+    assert new.count("import math") == 1
+    assert '    """Count the vowels of a word.' in new
+    assert "return len(re.findall('[aeiou]', word))" in new
+    assert new.index("def vowels") < new.index("RADIUS = 2")
+    assert STUB not in new
