@@ -110,7 +110,8 @@ class ForkServer:
             linux.prctl(linux.PR_SET_DUMPABLE, 0)
             if not self._pid1:
                 linux.prctl(linux.PR_SET_CHILD_SUBREAPER, 1)
-        self._watchdog = _root_outside_namespace()
+        # RLIMIT_NPROC does not bind root: count the processes instead
+        self._watchdog = bool(config["count_processes"])
         os.environ.clear()  # the candidates' environment: built from nothing by the executor
         os.environ.update(config["env"], HOME=self._scratch, TMPDIR=self._scratch)
         sys.path[:0] = config["paths_first"]
@@ -577,20 +578,6 @@ def _descendants(enough: int | None = None) -> list[int]:
             found.extend(children)
             frontier.extend(children)
     return found
-
-
-def _root_outside_namespace() -> bool:
-    """True if this process is root as the kernel sees it, so RLIMIT_NPROC does not bind."""
-    uid = os.getuid()
-    try:
-        with open("/proc/self/uid_map") as file:
-            for line in file:
-                inside, outside, count = (int(part) for part in line.split())
-                if inside <= uid < inside + count:
-                    return outside + uid - inside == 0
-    except OSError:
-        pass
-    return uid == 0
 
 
 def _remove(path: str) -> None:

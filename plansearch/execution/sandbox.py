@@ -189,6 +189,7 @@ def worker_spec(
         "process_name": process_name,
         "scratch_root": scratch_root or "/tmp",
         "protected": layout.protected(),
+        "count_processes": os.geteuid() == 0,
         "filesystem": {"home": layout.home, "binds": layout.binds, "tmpfs_bytes": tmpfs_bytes},
     }
     python = [sys.executable, "-I", "-S", "-c", BOOTSTRAP, json.dumps(config)]
