@@ -464,6 +464,12 @@ async def test_no_tests_means_no_outcomes(executor: Executor) -> None:
 
 
 @module_loop
+async def test_module_names_cannot_be_paths(executor: Executor) -> None:
+    with pytest.raises(ValueError, match="dotted Python name"):
+        await executor.run(program(ADD.source, module_name="../escape"), [value_test("1", "1")])
+
+
+@module_loop
 async def test_paths_are_importable_and_read_only(executor: Executor, tmp_path: Path) -> None:
     (tmp_path / "helper_mod.py").write_text("VALUE = 42\n")
     source = "import helper_mod\ndef f():\n    return helper_mod.VALUE\n"

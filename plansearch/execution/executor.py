@@ -122,6 +122,8 @@ class Executor:
         """Run `program` against `tests`, in order; one outcome per test."""
         if self._report is None or self._closed:
             raise ExecutorError("the executor is not running")
+        if not all(part.isidentifier() for part in program.module_name.split(".")):
+            raise ValueError(f"module_name {program.module_name!r} is not a dotted Python name")
         cases = list(tests)
         if not cases:
             return CandidateRun(outcomes=[])

@@ -227,6 +227,7 @@ class ForkServer:
             except ImportError:
                 return
             gc.freeze()
+            self._rlimits.clear()  # the address space limit is relative to this size
 
     def _spawn_and_watch(
         self,

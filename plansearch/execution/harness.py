@@ -1,8 +1,9 @@
 """What runs in the child the fork server forks for a candidate.
 
-The child isolates itself (process name, file descriptors, scratch directory, environment,
-rlimits), imports the program, runs each test under an alarm, and reports every outcome over
-its report pipe as soon as the test has run. Pass is only ever reported from here, after the
+The child isolates itself (process group and name, file descriptors, scratch directory,
+rlimits; its environment is the server's, which the executor built from nothing), imports the
+program, runs each test under an alarm, and reports every outcome over its report pipe as soon
+as the test has run. Pass is only ever reported from here, after the
 test ran; the fork server never infers it. Runs inside the sandbox; standard library only.
 """
 
@@ -77,16 +78,14 @@ def precompile(tests: list[Message]) -> None:
     for test in tests:
         if test["kind"] not in _CODE_KINDS or not test.get("trusted", True):
             continue
-        key = (test["code"] or "", _test_filename(test))
-        if key in _compiled:
+        source, filename = test["code"] or "", _test_filename(test)
+        _remember_source(filename, source)  # another test may have had this name before
+        if (source, filename) in _compiled:
             continue
         if len(_compiled) >= _COMPILED_LIMIT:
             _compiled.clear()
-        try:
-            _compiled[key] = asserts.compile_test(*key)
-        except Exception:  # the child will report it
-            continue
-        _remember_source(key[1], key[0])
+        with contextlib.suppress(Exception):  # if it does not compile, the child says why
+            _compiled[source, filename] = asserts.compile_test(source, filename)
 
 
 def _compile_test(source: str, filename: str) -> types.CodeType:
@@ -125,7 +124,7 @@ def install_alarm() -> None:
 
 
 def program_path(scratch: str, module_name: str) -> str:
-    """Where the child writes the program's source."""
+    """Where the program's source is written, in the scratch directory."""
     return os.path.join(scratch, f"{module_name}.py")
 
 
@@ -134,7 +133,7 @@ def run_child(request: Message, start: int, setup: ChildSetup) -> NoReturn:
     code = EXIT_CRASH
     reporter = _Reporter(setup.report_fd)
     try:
-        _isolate(request, start, setup)
+        _isolate(setup)
         _Runner(request, setup, reporter).run(start)
         code = EXIT_OK
     except _ReportLost:
@@ -146,7 +145,7 @@ def run_child(request: Message, start: int, setup: ChildSetup) -> NoReturn:
         os._exit(code)
 
 
-def _isolate(request: Message, start: int, setup: ChildSetup) -> None:
+def _isolate(setup: ChildSetup) -> None:
     """Cut the child off from the server. Done with bare system calls: every Python object
     touched after a fork costs a copied page, and that is most of a candidate's cost."""
     os.setpgid(0, 0)  # one group for the candidate and what it forks: killed in one call

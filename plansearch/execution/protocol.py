@@ -45,34 +45,6 @@ def write_frame(fd: int, message: Message) -> None:
         data = data[os.write(fd, data) :]
 
 
-def read_frame(fd: int) -> Message | None:
-    """Read one frame from a blocking file descriptor; None at end of file."""
-    header = _read_exactly(fd, HEADER.size)
-    if header is None:
-        return None
-    (length,) = HEADER.unpack(header)
-    if length > MAX_FRAME:
-        raise ProtocolError(f"frame of {length} bytes is too long")
-    body = _read_exactly(fd, length)
-    if body is None:
-        raise ProtocolError("end of file inside a frame")
-    return decode_body(body)
-
-
-def _read_exactly(fd: int, size: int) -> bytes | None:
-    chunks: list[bytes] = []
-    remaining = size
-    while remaining:
-        chunk = os.read(fd, min(remaining, 1 << 20))
-        if not chunk:
-            if chunks:
-                raise ProtocolError("end of file inside a frame")
-            return None
-        chunks.append(chunk)
-        remaining -= len(chunk)
-    return b"".join(chunks)
-
-
 class FrameDecoder:
     """Splits a byte stream, fed in arbitrary pieces, into messages."""
 
