@@ -22,6 +22,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from plansearch.execution.launch import worker_spec
 from plansearch.execution.limits import Limits
 from plansearch.execution.model import CandidateRun, Program, TestCase, TestOutcome, TestStatus
 from plansearch.execution.protocol import Message
@@ -30,7 +31,6 @@ from plansearch.execution.sandbox import (
     IsolationRequest,
     detect_isolation,
     warn_if_unprotected,
-    worker_spec,
 )
 from plansearch.execution.worker import Worker, WorkerError
 

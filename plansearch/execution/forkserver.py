@@ -6,7 +6,7 @@ candidate's wall deadline, the process count where RLIMIT_NPROC does not bind), 
 the candidate left behind, and writes one reply per request on its standard output. A child
 that dies inside a test costs that test only: a new child resumes with the next one.
 
-Started as `python -I -S` with the package loaded by path (see `sandbox.BOOTSTRAP`), so it
+Started as `python -I -S` with the package loaded by path (see `launch.BOOTSTRAP`), so it
 uses the standard library only.
 """
 

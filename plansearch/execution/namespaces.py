@@ -28,7 +28,7 @@ _NAMESPACES = (
 
 def enter(config: Message, parent_fds: Sequence[int]) -> None:
     """Move into the sandbox whose file layout is `config` (home, binds, tmpfs_bytes; see
-    `sandbox.FileLayout`).
+    `launch.FileLayout`).
 
     The calling process stays outside the new PID namespace and only waits; it closes
     `parent_fds` so that the pipes to the executor belong to the sandboxed process alone.

@@ -15,6 +15,7 @@ import signal
 import time
 from collections import deque
 
+from plansearch.execution.launch import WorkerSpec, remove_scratch_root
 from plansearch.execution.protocol import (
     HEADER,
     MAX_FRAME,
@@ -23,7 +24,6 @@ from plansearch.execution.protocol import (
     decode_body,
     encode,
 )
-from plansearch.execution.sandbox import WorkerSpec, remove_scratch_root
 
 _STDERR_KEEP = 50
 
