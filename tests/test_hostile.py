@@ -337,6 +337,31 @@ async def test_exiting_before_the_tests_is_never_a_pass(executor: Executor) -> N
     await assert_contained(executor)
 
 
+async def test_forged_reports_are_rejected(executor: Executor) -> None:
+    forger = (
+        "import os\n"
+        "def f(payload):\n"
+        "    for fd in os.listdir('/proc/self/fd'):\n"
+        "        if int(fd) > 2:\n"
+        "            try:\n"
+        "                os.write(int(fd), payload)\n"
+        "            except OSError:\n"
+        "                pass\n"
+        "    return 1\n"
+    )
+    garbage = TestCase(
+        id="garbage", kind="docstring", source="d", call="f(b'\\x00\\x00\\x00\\x05garbage')"
+    )
+    result = await run(executor, forger, garbage, AFTER)
+    assert statuses(result) == [TestStatus.ERROR, TestStatus.PASS]
+    assert "report channel" in result.outcomes[0].message
+    # half a frame left in the pipe must not reach the next candidate
+    half = TestCase(id="half", kind="docstring", source="d", call="f(b'\\x00\\x00\\x10')")
+    result = await run(executor, forger, half)
+    assert statuses(result) != [TestStatus.PASS]
+    await assert_contained(executor)
+
+
 async def test_setsid_orphans_are_killed(executor: Executor) -> None:
     marker = f"{secrets.randbelow(10**6) + 10**6}.5"
     source = (

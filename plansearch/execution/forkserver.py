@@ -28,7 +28,6 @@ from plansearch.execution import harness, linux
 from plansearch.execution.protocol import (
     FrameDecoder,
     Message,
-    ProtocolError,
     write_frame,
 )
 
@@ -36,6 +35,7 @@ GRACE = 0.5
 WATCHDOG_INTERVAL = 0.005
 PROGRESS_INTERVAL = 0.05
 PIPE_SIZE = 1 << 20
+READ_SIZE = 1 << 16
 REPORT_FRAME_LIMIT = 1 << 20
 _STATUSES = {"pass", "fail", "error", "timeout", "memory", "signal", "executor_error"}
 _MESSAGE_LIMIT = 8000
@@ -104,6 +104,11 @@ class ForkServer:
         self._scratch = os.path.join(config["scratch_root"], "scratch")
         os.mkdir(self._scratch, 0o700)
         self._wipe_roots = [self._scratch] + (["/tmp", "/dev/shm"] if self._pid1 else [])
+        # one report pipe for every child (emptied after each sweep, when no writer is left)
+        self._reports, self._report_end = os.pipe()
+        os.set_blocking(self._reports, False)
+        with contextlib.suppress(OSError):  # room for the reports the server reads lazily
+            fcntl.fcntl(self._reports, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
         self._protected = set(config["protected"])  # hold paths bound in from the host
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         if linux.available():
@@ -160,6 +165,8 @@ class ForkServer:
             self._closed = True
             return
         self._queued.extend(self._decoder.feed(data))
+        if self._decoder.error is not None:  # the executor's stream is broken: stop
+            self._closed = True
 
     # one candidate
 
@@ -237,10 +244,9 @@ class ForkServer:
         wall_deadline: float,
     ) -> _ChildEnd:
         limits: Message = request["limits"]
-        read_fd, write_fd = os.pipe()
         setup = harness.ChildSetup(
             scratch=self._scratch,
-            report_fd=write_fd,
+            report_fd=self._report_end,
             name=self._config["process_name"],
             server_pid=os.getpid(),
             die_with_server=not self._pid1,
@@ -250,24 +256,16 @@ class ForkServer:
         pid = os.fork()
         if pid == 0:  # the child closes every descriptor but its report pipe
             harness.run_child(request, start, setup)
-        os.close(write_fd)
         with contextlib.suppress(OSError):  # the child does the same; whoever is first wins
             os.setpgid(pid, pid)
-        os.set_blocking(read_fd, False)
-        with contextlib.suppress(OSError):  # room for the reports the server reads lazily
-            fcntl.fcntl(read_fd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
-        try:
-            end = _ChildEnd(first=start, count=len(request["tests"]))
-            return self._watch(end, request["id"], pid, read_fd, limits, wall_deadline)
-        finally:
-            os.close(read_fd)
+        end = _ChildEnd(first=start, count=len(request["tests"]))
+        return self._watch(end, request["id"], pid, limits, wall_deadline)
 
     def _watch(
         self,
         end: _ChildEnd,
         run_id: int,
         pid: int,
-        read_fd: int,
         limits: Message,
         wall_deadline: float,
     ) -> _ChildEnd:
@@ -301,9 +299,10 @@ class ForkServer:
                     finished, status, rusage = os.wait4(pid, os.WNOHANG)
                     if finished:
                         end.status, end.rusage = status, rusage
-                        self._drain(read_fd, decoder, end)
+                        if not self._drain(decoder, end):
+                            end.reason = "protocol"
                         return end
-                if not self._drain(read_fd, decoder, end):
+                if not self._drain(decoder, end):
                     end.reason = "protocol"
                     _kill(pid)
                     break
@@ -313,7 +312,8 @@ class ForkServer:
                     self._kill_descendants()
                     break
             _, end.status, end.rusage = os.wait4(pid, 0)
-            self._drain(read_fd, decoder, end)
+            if not self._drain(decoder, end) and end.reason == "exited":
+                end.reason = "protocol"
             return end
         finally:
             if pidfd is not None:
@@ -340,22 +340,25 @@ class ForkServer:
         self._queued = waiting
         return current
 
-    def _drain(self, read_fd: int, decoder: FrameDecoder, end: _ChildEnd) -> bool:
+    def _drain(self, decoder: FrameDecoder, end: _ChildEnd) -> bool:
         """Take in what the child reported; False if it broke the protocol."""
         while True:
             try:
-                data = os.read(read_fd, 1 << 16)
+                data = os.read(self._reports, READ_SIZE)
             except BlockingIOError:
                 return True
-            if not data:
-                return True
-            try:
-                messages = decoder.feed(data)
-            except ProtocolError:
-                return False
-            for message in messages:
+            for message in decoder.feed(data):
                 if not _take(message, end):
                     return False
+            if decoder.error is not None:
+                return False
+            if len(data) < READ_SIZE:  # nothing more for now
+                return True
+
+    def _discard_reports(self) -> None:
+        """Empty the report pipe once no process that could write to it is left."""
+        while select.select([self._reports], [], [], 0)[0]:
+            os.read(self._reports, READ_SIZE)
 
     # processes and files
 
@@ -419,6 +422,7 @@ class ForkServer:
                 while os.waitpid(-1, os.WNOHANG)[0]:
                     pass
             except ChildProcessError:
+                self._discard_reports()
                 return
             if time.monotonic() > deadline:
                 print("plansearch fork server: a process would not die", file=sys.stderr)
@@ -516,11 +520,11 @@ def _cause(end: _ChildEnd, limits: Message) -> tuple[str, str]:
     if end.reason == "processes":
         return "error", f"started more than {limits['processes']} processes; killed"
     if end.reason == "protocol":
-        return "executor_error", "the candidate corrupted the report channel"
+        return "error", "the candidate wrote into the test harness's report channel"
     if os.WIFEXITED(end.status):
         code = os.WEXITSTATUS(end.status)
         if code == harness.EXIT_REPORT_LOST:
-            return "executor_error", "the candidate closed the report channel"
+            return "error", "the candidate closed the test harness's report channel"
         if code == harness.EXIT_CRASH and not _near_memory_limit(end, limits):
             return "executor_error", f"the test harness failed ({end.crash or 'no reason given'})"
         if code == harness.EXIT_CRASH:

@@ -46,23 +46,32 @@ def write_frame(fd: int, message: Message) -> None:
 
 
 class FrameDecoder:
-    """Splits a byte stream, fed in arbitrary pieces, into messages."""
+    """Splits a byte stream, fed in arbitrary pieces, into messages. After a bad frame the
+    stream is broken: `error` says why, and nothing more is decoded."""
 
     def __init__(self, max_frame: int = MAX_FRAME) -> None:
         self._buffer = bytearray()
         self._max_frame = max_frame
+        self.error: str | None = None
 
     def feed(self, data: bytes) -> list[Message]:
-        """Add bytes; return every message they complete."""
+        """Add bytes; return every message they complete (those before a bad frame too)."""
+        if self.error is not None:
+            return []
         self._buffer += data
         messages: list[Message] = []
         while len(self._buffer) >= HEADER.size:
             (length,) = HEADER.unpack_from(self._buffer)
-            if length > self._max_frame:
-                raise ProtocolError(f"frame of {length} bytes is too long")
             end = HEADER.size + length
-            if len(self._buffer) < end:
+            try:
+                if length > self._max_frame:
+                    raise ProtocolError(f"frame of {length} bytes is too long")
+                if len(self._buffer) < end:
+                    break
+                messages.append(decode_body(bytes(self._buffer[HEADER.size : end])))
+            except ProtocolError as exc:
+                self.error = str(exc)
+                self._buffer.clear()
                 break
-            messages.append(decode_body(bytes(self._buffer[HEADER.size : end])))
             del self._buffer[:end]
         return messages

@@ -32,7 +32,7 @@ from plansearch.execution.launch import (
     worker_spec,
 )
 from plansearch.execution.limits import Limits
-from plansearch.execution.protocol import FrameDecoder, Message, ProtocolError
+from plansearch.execution.protocol import FrameDecoder, Message
 
 __all__ = [
     "LEVELS",
@@ -146,10 +146,7 @@ def probe(level: IsolationLevel, limits: Limits | None = None) -> Message:
         raise SandboxUnavailable(f"{level}: {exc}") from None
     finally:
         remove_scratch_root(spec)
-    try:
-        messages = FrameDecoder().feed(completed.stdout)
-    except ProtocolError:
-        messages = []
+    messages = FrameDecoder().feed(completed.stdout)
     if not messages or messages[0].get("t") != "ready":
         reason = completed.stderr.decode(errors="replace").strip().splitlines()
         raise SandboxUnavailable(f"{level}: {reason[-1] if reason else 'the worker did not start'}")
