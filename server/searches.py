@@ -61,7 +61,8 @@ _SETTINGS_WAIT = 10.0
 
 
 class SearchJob:
-    """One search of one target, running in its own task."""
+    """One search of one target: a task on the LSP loop that waits for the search on the
+    engine loop."""
 
     def __init__(
         self, ls: PlanSearchServer, target: Target, settings: Settings,
@@ -98,8 +99,7 @@ class SearchJob:
     def cancel(self) -> None:
         """Stop the search; it finishes with what it has."""
         self._cancelled = True
-        if self._search is not None:
-            self._search.cancel()
+        self._ls.engine.call(self._cancel_on_engine)
 
     async def outcome(self) -> GenerateResult:
         """Wait for the end; if the waiting is cancelled, cancel the search and still
@@ -114,6 +114,22 @@ class SearchJob:
             return await self.task
 
     async def _run(self) -> GenerateResult:
+        """The search runs on the engine's loop; this waits, then saves and sums up."""
+        try:
+            home = asyncio.get_running_loop()
+            self.result = await self._ls.engine.run(self._search_on_engine(home))
+            self.run_id = await self._save(self.result)
+        except RequestFailed as error:
+            self.progress.end(f"failed: {error.message}")
+            raise
+        finally:
+            if self._opening is not None:
+                self._opening.cancel()  # a token the client has not granted yet: unneeded
+        self.progress.end(_summary(self.result))
+        return self.summary()
+
+    async def _search_on_engine(self, home: asyncio.AbstractEventLoop) -> SearchResult:
+        """On the engine loop: collect the tests, search, relay every event `home`."""
         try:
             tests = await self._tests()
             async with self._executor(tests) as executor:
@@ -124,19 +140,15 @@ class SearchJob:
                 if self._cancelled:
                     search.cancel()
                 async for event in search.events():
-                    self._on_event(event, testing=executor is not None)
-            assert search.result is not None
-            self.result = search.result
-            self.run_id = await self._save(search.result)
-        except RequestFailed as error:
-            self.progress.end(f"failed: {error.message}")
-            raise
+                    home.call_soon_threadsafe(self._on_event, event, executor is not None)
         finally:
             await self._provider.aclose()
-            if self._opening is not None:
-                self._opening.cancel()  # a token the client has not granted yet: unneeded
-        self.progress.end(_summary(self.result))
-        return self.summary()
+        assert search.result is not None
+        return search.result
+
+    def _cancel_on_engine(self) -> None:
+        if self._search is not None:
+            self._search.cancel()
 
     def summary(self) -> GenerateResult:
         result = self.result
@@ -169,18 +181,15 @@ class SearchJob:
             yield None
             return
         try:
-            lease = self._ls.executors.lease(self.settings)
-            executor = await lease.__aenter__()
+            async with self._ls.executors.lease(self.settings) as executor:
+                yield executor
         except (ExecutorError, SandboxUnavailable) as error:
             raise RequestFailed(
                 f"cannot run candidates: {error} (set plansearch.runTests to false, or "
                 "plansearch.isolation to rlimits)") from None
-        try:
-            yield executor
-        finally:
-            await lease.__aexit__(None, None, None)
 
-    def _on_event(self, event: SearchEvent, *, testing: bool) -> None:
+    def _on_event(self, event: SearchEvent, testing: bool) -> None:
+        """On the LSP loop: progress, and the candidate as a partial result."""
         self.progress.update(event)
         if isinstance(event, CandidateReady):
             self._candidates[event.candidate.id] = event.candidate

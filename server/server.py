@@ -24,6 +24,7 @@ from plansearch.test_suite import find_workspace
 
 from . import apply, code_actions, hover, logs, plain_client, searches
 from .documents import DocumentCache
+from .engine import EngineThread
 from .executors import ExecutorPool
 from .options import Options, parse_options
 from .protocol import PlanSearchProtocol, converter
@@ -50,7 +51,9 @@ class PlanSearchServer(LanguageServer):
         self.options = Options()
         self.documents = DocumentCache()
         self.searches = searches.SearchRegistry()
+        self.engine = EngineThread()
         self.executors = ExecutorPool([])
+        """Lives on the engine loop: lease only from coroutines running there."""
         self.watcher = TestWatcher(self)
         self.configured = asyncio.Event()
         """Set once the client's settings are read (after `initialized`)."""
@@ -58,6 +61,7 @@ class PlanSearchServer(LanguageServer):
         self._initialization_options: object = None
         self._stores: dict[Path, RunStore] = {}
         self._failed_stores: set[Path] = set()
+        self._closed = False
 
     # -- services the features use ----------------------------------------------------------
 
@@ -148,13 +152,17 @@ class PlanSearchServer(LanguageServer):
 
     async def close(self) -> None:
         """Stop searches, the watcher and every worker process; close the stores."""
+        if self._closed:
+            return
+        self._closed = True
         running = self.searches.running()
         for job in running:
             job.cancel()
         if running:
             await asyncio.wait([job.task for job in running], timeout=_SHUTDOWN_GRACE)
         await self.watcher.stop()
-        await self.executors.aclose()
+        await self.engine.run(self.executors.aclose())
+        self.engine.stop()
         for store in self._stores.values():
             store.close()
         self._stores.clear()

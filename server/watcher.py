@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING
 
 from watchfiles import PythonFilter, awatch
 
-from plansearch.execution import ExecutorError, SandboxUnavailable
+from plansearch.config import Settings
+from plansearch.execution import CandidateRun, ExecutorError, SandboxUnavailable, TestCase
 from plansearch.problem import ProblemError
+from plansearch.ranking import Ranking
 from plansearch.rerun import rerun
 from plansearch.result import SearchResult
-from plansearch.store import RunStore, StoreError
+from plansearch.store import RunStore, StoredRun, StoreError
 
 from .wire import RANKING_CHANGED, RankingChangedParams, ranked_items
 
@@ -79,9 +81,8 @@ class TestWatcher:
             stored = await asyncio.to_thread(store.load_run, run_id)
             if stored is None:
                 return
-            async with self._ls.executors.lease(settings) as executor:
-                tests, runs, ranking = await rerun(stored, executor, workspace=root,
-                                                   settings=settings)
+            tests, runs, ranking = await self._ls.engine.run(
+                self._rerun_on_engine(stored, root, settings))
             await asyncio.to_thread(store.update_tests, run_id, tests, runs, ranking)
         except (StoreError, ProblemError, ExecutorError, SandboxUnavailable) as error:
             logger.warning("cannot re-rank run %s after %s changed: %s", run_id, path.name, error)
@@ -95,6 +96,12 @@ class TestWatcher:
         self._ls.protocol.notify(RANKING_CHANGED, RankingChangedParams(
             run_id=run_id, uri=stored.document_uri, qualname=stored.problem.qualname,
             test_file=label, candidates=ranked_items(result)).dump())
+
+    async def _rerun_on_engine(
+        self, stored: StoredRun, root: Path, settings: Settings
+    ) -> tuple[list[TestCase], dict[str, CandidateRun], Ranking]:
+        async with self._ls.executors.lease(settings) as executor:
+            return await rerun(stored, executor, workspace=root, settings=settings)
 
 
 def _relative(path: Path, root: Path) -> str:
