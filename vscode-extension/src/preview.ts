@@ -1,0 +1,72 @@
+/**
+ * What a preview compares: the function as it is in the document, and a candidate's code at the
+ * same indentation. (Applying splices on the server, which may keep the stub's signature and
+ * docstring; the preview shows the candidate as written.)
+ */
+
+export interface Block {
+    /** First line (0-based) of the function, its `def`. */
+    start: number;
+    /** The line after its last non-blank line. */
+    end: number;
+    indent: string;
+}
+
+const DEF = /^(\s*)(?:async\s+)?def\s/;
+
+/** The innermost function whose header or body holds `line`, or undefined. */
+export function functionAt(lines: readonly string[], line: number): Block | undefined {
+    for (let index = Math.min(line, lines.length - 1); index >= 0; index--) {
+        const match = DEF.exec(lines[index]);
+        if (match) {
+            const end = blockEnd(lines, index, match[1].length);
+            if (line < end) {
+                return { start: index, end, indent: match[1] };
+            }
+        }
+    }
+    return undefined;
+}
+
+/** `code` with every non-blank line indented by `indent`. */
+export function indented(code: string, indent: string): string {
+    return code
+        .trimEnd()
+        .split('\n')
+        .map((text) => (text.trim() === '' ? '' : indent + text))
+        .join('\n');
+}
+
+function blockEnd(lines: readonly string[], start: number, indent: number): number {
+    let index = headerEnd(lines, start) + 1;
+    let end = index;
+    for (; index < lines.length; index++) {
+        const text = lines[index];
+        if (text.trim() === '') {
+            continue;
+        }
+        if (indentation(text) <= indent) {
+            break;
+        }
+        end = index + 1;
+    }
+    return end;
+}
+
+/** The line that closes a header spread over several lines (its brackets balanced). */
+function headerEnd(lines: readonly string[], start: number): number {
+    let depth = 0;
+    for (let index = start; index < lines.length; index++) {
+        for (const char of lines[index].replace(/#.*$/, '')) {
+            depth += char === '(' || char === '[' ? 1 : char === ')' || char === ']' ? -1 : 0;
+        }
+        if (depth <= 0) {
+            return index;
+        }
+    }
+    return start;
+}
+
+function indentation(text: string): number {
+    return text.length - text.trimStart().length;
+}

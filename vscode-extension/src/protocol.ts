@@ -1,0 +1,110 @@
+/**
+ * The PlanSearch server's own methods and their payloads, as they travel (camelCase JSON).
+ * Mirrors `server/wire.py`.
+ */
+
+export const GENERATE = 'plansearch/generate';
+export const APPLY = 'plansearch/apply';
+export const SET_API_KEY = 'plansearch/setApiKey';
+export const RANKING_CHANGED = 'plansearch/rankingChanged';
+
+export interface Position {
+    line: number;
+    character: number;
+}
+
+export interface Range {
+    start: Position;
+    end: Position;
+}
+
+/** Where to search: a cursor in a stub, or a selected statement. */
+export interface Target {
+    textDocument: { uri: string };
+    position?: Position;
+    range?: Range;
+}
+
+export interface GenerateParams extends Target {
+    workDoneToken: string;
+    partialResultToken: string;
+}
+
+export interface Plan {
+    observations: string[];
+    sketch: string | null;
+    criticism: string | null;
+    fixedSketch: string | null;
+    pseudocode: string | null;
+}
+
+/** One candidate as the editor shows it. */
+export interface CandidateItem {
+    id: string;
+    /** 1-based; null when the candidate was not ranked (yet). */
+    rank: number | null;
+    /** The first line of the plan. */
+    headline: string;
+    code: string;
+    tested: boolean;
+    /** e.g. "5/5 docstring examples". */
+    tally: string;
+    passed: number;
+    total: number;
+    passesAll: boolean;
+    firstFailure: string | null;
+    explanation: string | null;
+    plan: Plan;
+}
+
+export interface SearchStats {
+    calls: number;
+    inputTokens: number;
+    outputTokens: number;
+    seconds: number;
+}
+
+/** The outcome of `plansearch/generate`: candidates in rank order. */
+export interface GenerateResult {
+    searchId: string;
+    runId: string | null;
+    target: string;
+    strategy: string;
+    model: string;
+    finishReason: string;
+    message: string | null;
+    candidates: CandidateItem[];
+    tests: number;
+    stats: SearchStats;
+    errors: string[];
+}
+
+/** A `$/progress` value on the partial-result token. */
+export interface PartialResult {
+    candidates: CandidateItem[];
+}
+
+export interface ApplyParams {
+    searchId: string;
+    candidateId: string;
+    rebase: boolean;
+}
+
+export interface ApplyResult {
+    applied: boolean;
+    reason?: string | null;
+    canRebase: boolean;
+}
+
+export interface SetApiKeyParams {
+    provider: string;
+    key: string;
+}
+
+export interface RankingChangedParams {
+    runId: string;
+    uri: string | null;
+    qualname: string | null;
+    testFile: string;
+    candidates: CandidateItem[];
+}
