@@ -16,6 +16,7 @@ from lsprotocol import types
 from pygls.io_ import run_async
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
+from pygls.workspace import TextDocument
 
 from plansearch import __version__
 from plansearch.config import Settings
@@ -114,9 +115,9 @@ class PlanSearchServer(LanguageServer):
         return store
 
     @staticmethod
-    def path_of(document: Any) -> Path | None:
-        path = getattr(document, "path", None)
-        return Path(path) if path else None
+    def path_of(document: TextDocument) -> Path | None:
+        """The document's file, if it has one."""
+        return Path(document.path) if document.path else None
 
     # -- configuration -------------------------------------------------------------------
 
@@ -143,10 +144,13 @@ class PlanSearchServer(LanguageServer):
         try:
             (section,) = await self.workspace_configuration_async(types.ConfigurationParams(
                 items=[types.ConfigurationItem(section=SECTION)]))
-        except Exception as error:  # a client that fails this request: keep what we have
+        except Exception as error:  # an error reply, or not one section: keep what we have
             logger.warning("cannot read the settings from the client: %s", error)
             section = None
         self.use_options(section)
+        root = self.workspace_root()
+        if root is not None and self.options.server.watch_tests:
+            self.watcher.start(root)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -193,9 +197,6 @@ def build_server(log_file: Path | None = None) -> PlanSearchServer:
     async def initialized(ls: PlanSearchServer, params: types.InitializedParams) -> None:
         await ls.pull_options()
         ls.configured.set()
-        root = ls.workspace_root()
-        if root is not None and ls.options.server.watch_tests:
-            ls.watcher.start(root)
         logger.info("PlanSearch language server %s ready", __version__)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)

@@ -12,6 +12,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pydantic import ValidationError
 from watchfiles import PythonFilter, awatch
 
 from plansearch.config import Settings
@@ -76,15 +77,16 @@ class TestWatcher:
                 await self._rerun(store, run_id, root, path)
 
     async def _rerun(self, store: RunStore, run_id: str, root: Path, path: Path) -> None:
-        settings = self._ls.settings({}, root)
         try:
+            settings = self._ls.settings({}, root)
             stored = await asyncio.to_thread(store.load_run, run_id)
             if stored is None:
                 return
             tests, runs, ranking = await self._ls.engine.run(
                 self._rerun_on_engine(stored, root, settings))
             await asyncio.to_thread(store.update_tests, run_id, tests, runs, ranking)
-        except (StoreError, ProblemError, ExecutorError, SandboxUnavailable) as error:
+        except (StoreError, ProblemError, ExecutorError, SandboxUnavailable,
+                ValidationError) as error:
             logger.warning("cannot re-rank run %s after %s changed: %s", run_id, path.name, error)
             return
         result: SearchResult = stored.result.model_copy(
