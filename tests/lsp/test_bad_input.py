@@ -26,7 +26,7 @@ async def error_of(client: Client, method: str, params: Any) -> JsonRpcException
     return caught.value
 
 
-async def test_documents_the_server_cannot_work_on(client: Client) -> None:
+async def test_bad_documents_and_malformed_requests(client: Client) -> None:
     markdown = client.open("notes.md", "def f():\n    '''Doc.'''\n    ...\n", language="markdown")
     error = await error_of(client, GENERATE, at_stub(markdown))
     assert error.code == REQUEST_FAILED and error.message == "notes.md is not a Python document"
@@ -49,8 +49,6 @@ async def test_documents_the_server_cannot_work_on(client: Client) -> None:
     assert time.monotonic() - started < 5
     await client.responsive()
 
-
-async def test_malformed_requests(client: Client) -> None:
     error = await error_of(client, "plansearch/unknown", {})
     assert error.code == METHOD_NOT_FOUND and "plansearch/unknown" in error.message
 

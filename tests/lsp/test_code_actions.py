@@ -10,7 +10,9 @@ from tests.support.fake_llm import FakeLLMServer
 KIND = "refactor.rewrite.plansearch"
 
 
-async def test_offered_in_a_stub_and_its_docstring(client: Client, fake: FakeLLMServer) -> None:
+async def test_offered_in_a_stub_and_its_docstring_only(
+    client: Client, fake: FakeLLMServer
+) -> None:
     uri = client.open("geometry.py")
     for start, end in [((4, 4), None), ((10, 4), None), ((5, 4), (8, 7))]:
         actions = await client.code_actions(uri, start, end)
@@ -26,10 +28,6 @@ async def test_offered_in_a_stub_and_its_docstring(client: Client, fake: FakeLLM
                       "end": {"line": (end or start)[0], "character": (end or start)[1]}},
         }]
     assert fake.request_count == 0, "listing actions never calls the model"
-
-
-async def test_not_offered_outside_stubs(client: Client) -> None:
-    uri = client.open("geometry.py")
     for line in (0, 1, 14, 15):  # module docstring, import, an implemented function
         assert await client.code_actions(uri, (line, 2)) == [], line
     only_quickfix = await client.lsp.text_document_code_action_async(types.CodeActionParams(
@@ -40,7 +38,9 @@ async def test_not_offered_outside_stubs(client: Client) -> None:
     assert not only_quickfix
 
 
-async def test_offered_on_a_selected_statement_but_not_on_code(client: Client) -> None:
+async def test_offered_on_selected_prose_but_not_on_code_or_other_files(
+    client: Client,
+) -> None:
     text = ("# Return the number of vowels in a word,\n# counting y only at the end.\n\n"
             "x = 1\n")
     uri = client.open("count.py", text)
@@ -49,8 +49,6 @@ async def test_offered_on_a_selected_statement_but_not_on_code(client: Client) -
     assert await client.code_actions(uri, (3, 0), (3, 5)) == [], "selected code is no statement"
     assert await client.code_actions(uri, (0, 2), (0, 8)) == [], "two words are no statement"
 
-
-async def test_not_offered_for_other_languages_or_broken_files(client: Client) -> None:
     uri = client.open("notes.md", "def f():\n    ...\n", language="markdown")
     assert await client.code_actions(uri, (0, 4)) == []
     broken = client.open("broken.py", 'def f(:\n    """Doc."""\n    ...\n')
