@@ -45,6 +45,7 @@ export interface Services {
 
 const APPLY_AGAIN = 'Apply to the current text';
 const CHOOSE = 'Choose…';
+const SET_KEY = 'Set API Key';
 
 export class Search implements vscode.Disposable {
     readonly candidates = new CandidateList();
@@ -95,7 +96,7 @@ export class Search implements vscode.Disposable {
         try {
             this.finish(await request);
         } catch (error) {
-            this.fail(error);
+            void this.fail(error);
         } finally {
             subscriptions.forEach((subscription) => subscription.dispose());
         }
@@ -165,12 +166,15 @@ export class Search implements vscode.Disposable {
         }
     }
 
-    private fail(error: unknown): void {
+    private async fail(error: unknown): Promise<void> {
         const message = error instanceof Error ? error.message : String(error);
         this.picker.dispose();
         this.services.status.failed(message);
         this.services.log.error(`the search for ${this.label} failed: ${message}`);
-        void vscode.window.showErrorMessage(`PlanSearch: ${message}`);
+        const actions = /API key/i.test(message) ? [SET_KEY] : [];
+        if ((await vscode.window.showErrorMessage(`PlanSearch: ${message}`, ...actions)) === SET_KEY) {
+            await vscode.commands.executeCommand('plansearch.setApiKey');
+        }
     }
 
     private async announce(result: GenerateResult): Promise<void> {
@@ -238,7 +242,7 @@ export class Search implements vscode.Disposable {
 
     /** A diff of the function as it is now and the candidate's code. */
     private async preview(item: CandidateItem): Promise<void> {
-        const uri = this.target.textDocument.uri;
+        const uri = vscode.Uri.parse(this.target.textDocument.uri).toString();
         const document = vscode.workspace.textDocuments.find((open) => open.uri.toString() === uri);
         if (document === undefined) {
             return;

@@ -32,6 +32,8 @@ type Probe = { ok: true } | { ok: false; missing: boolean; message: string };
 export class Server implements vscode.Disposable {
     private client: LanguageClient | undefined;
     private pending: Promise<LanguageClient | undefined> = Promise.resolve(undefined);
+    /** Providers whose key the running server has. */
+    private readonly sent = new Set<string>();
     private readonly started = new vscode.EventEmitter<LanguageClient>();
     /** Fires with each new client once it runs (to register notification handlers). */
     readonly onDidStart = this.started.event;
@@ -61,7 +63,8 @@ export class Server implements vscode.Disposable {
         return this.pending;
     }
 
-    /** Hand every key (and the removal of any key no longer held) to the running server. */
+    /** Hand every key held, and the removal of any key it had that is no longer held, to the
+     * running server. */
     async sendKeys(): Promise<void> {
         const client = this.client;
         if (!client?.isRunning()) {
@@ -69,8 +72,16 @@ export class Server implements vscode.Disposable {
         }
         const held = new Map(this.keys.entries());
         for (const provider of PROVIDERS) {
-            const params: SetApiKeyParams = { provider, key: held.get(provider) ?? '' };
-            await client.sendNotification(SET_API_KEY, params);
+            const key = held.get(provider) ?? '';
+            if (key || this.sent.has(provider)) {
+                const params: SetApiKeyParams = { provider, key };
+                await client.sendNotification(SET_API_KEY, params);
+            }
+            if (key) {
+                this.sent.add(provider);
+            } else {
+                this.sent.delete(provider);
+            }
         }
     }
 
@@ -118,6 +129,7 @@ export class Server implements vscode.Disposable {
             return undefined;
         }
         this.client = client;
+        this.sent.clear();
         await this.sendKeys();
         this.started.fire(client);
         return client;

@@ -1,0 +1,244 @@
+/**
+ * What the end-to-end test runs on: a workspace with a stub and its tests, the loopback model
+ * server, code-server with the built .vsix installed, and headless Chromium driven by Playwright.
+ * Every process gets its own process group and is killed with it at the end.
+ */
+
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { createInterface } from 'node:readline';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+
+export const EXTENSION_DIR = path.resolve(__dirname, '../..');
+export const REPO = path.resolve(EXTENSION_DIR, '..');
+export const SCREENSHOTS = path.join(EXTENSION_DIR, 'test-results', 'screenshots');
+export const KEY = 'sk-ant-e2e-0123456789abcdef';
+
+export const PREFIX = '"""Geometry helpers."""\nimport math\n\n\n';
+export const AREA_HEADER = 'def area(r: float) -> float:\n';
+export const AREA_DOC = '    """Area of a circle of radius r.\n\n    >>> area(1.0)\n    3.141592653589793\n    """\n';
+export const PERIMETER =
+    '\n\ndef perimeter(r: float) -> float:\n    """Perimeter of a circle of radius r.\n\n    >>> perimeter(1.0)\n    6.283185307179586\n    """\n    ...\n';
+export const STUB_TEXT = PREFIX + AREA_HEADER + AREA_DOC + '    ...\n' + PERIMETER;
+/** The line (1-based) and column of `area`'s `...`, and of `perimeter`'s. */
+export const AREA_STUB = '11:5';
+export const PERIMETER_STUB = '20:5';
+const TESTS = `import math
+
+from geometry import area
+
+
+def test_unit_circle():
+    assert area(1.0) == math.pi
+
+
+def test_radius_two():
+    assert abs(area(2.0) - 4 * math.pi) < 1e-9
+`;
+
+const STARTUP_MS = 60_000;
+
+function required(name: string): string {
+    const value = process.env[name];
+    if (!value) {
+        throw new Error(`${name} is not set: run the end-to-end test with scripts/e2e.sh`);
+    }
+    return value;
+}
+
+export class Session {
+    readonly calls: string[] = [];
+    private readonly processes: ChildProcess[] = [];
+    private context: BrowserContext | undefined;
+    page!: Page;
+    readonly run = mkdtempSync(path.join(tmpdir(), 'plansearch-e2e-'));
+    readonly workspace = path.join(this.run, 'workspace');
+    readonly userData = path.join(this.run, 'user-data');
+    readonly home = path.join(this.run, 'home');
+    private shot = 0;
+
+    /** The model server, the workspace, code-server with the extension, and a browser on it. */
+    async start(interpreter: string): Promise<void> {
+        const modelPort = await this.startModel();
+        mkdirSync(this.workspace, { recursive: true });
+        writeFileSync(path.join(this.workspace, 'geometry.py'), STUB_TEXT);
+        writeFileSync(path.join(this.workspace, 'test_geometry.py'), TESTS);
+        writeFileSync(path.join(this.workspace, 'pyproject.toml'), "[project]\nname = 'ws'\n");
+        this.writeSettings(interpreter, modelPort);
+        const extensions = path.join(this.run, 'extensions');
+        execFileSync(required('CODE_SERVER'), ['--extensions-dir', extensions, '--user-data-dir', this.userData,
+            '--install-extension', required('VSIX')], { env: this.env(), stdio: 'pipe' });
+        const port = await freePort();
+        this.spawn(required('CODE_SERVER'), [
+            '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check',
+            '--disable-workspace-trust', '--idle-timeout-seconds', '600', '--extensions-dir', extensions,
+            '--user-data-dir', this.userData, this.workspace,
+        ], 'code-server');
+        await waitForHttp(`http://127.0.0.1:${port}/healthz`);
+        this.context = await chromium.launchPersistentContext(path.join(this.run, 'browser'), {
+            executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+            headless: true,
+            viewport: { width: 1400, height: 900 },
+            args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+                '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+        });
+        this.page = this.context.pages()[0] ?? (await this.context.newPage());
+        await this.page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(this.workspace)}`);
+        await this.page.locator('.monaco-workbench').waitFor({ timeout: STARTUP_MS });
+    }
+
+    /** PlanSearch's settings, as the remote machine's (its scopes need that), and a quiet UI. */
+    writeSettings(interpreter: string, modelPort = this.modelPort): void {
+        this.modelPort = modelPort;
+        writeJson(path.join(this.userData, 'Machine', 'settings.json'), {
+            'plansearch.interpreter': interpreter,
+            'plansearch.baseUrl': `http://127.0.0.1:${modelPort}`,
+            'plansearch.budget': 'quick',
+            'plansearch.timeout': 30,
+            'plansearch.maxRetries': 0,
+            'plansearch.isolation': 'rlimits',
+            'plansearch.trace.server': 'verbose',
+        });
+        writeJson(path.join(this.userData, 'User', 'settings.json'), {
+            'workbench.startupEditor': 'none',
+            'workbench.secondarySideBar.defaultVisibility': 'hidden',
+            'workbench.tips.enabled': false,
+            'workbench.enableExperiments': false,
+            'extensions.autoCheckUpdates': false,
+            'extensions.autoUpdate': false,
+            'extensions.ignoreRecommendations': true,
+            'telemetry.telemetryLevel': 'off',
+            'editor.hover.delay': 200,
+            'editor.minimap.enabled': false,
+            'files.autoSave': 'off',
+            'security.workspace.trust.enabled': false,
+            'chat.disableAIFeatures': true,
+        });
+    }
+
+    private modelPort = 0;
+
+    /** A screenshot named after the step, in test-results/screenshots. */
+    async screenshot(step: string): Promise<string> {
+        mkdirSync(SCREENSHOTS, { recursive: true });
+        this.shot += 1;
+        const file = path.join(SCREENSHOTS, `${String(this.shot).padStart(2, '0')}-${step}.png`);
+        await this.page.screenshot({ path: file });
+        return file;
+    }
+
+    /** The PlanSearch output channel's text so far (its log file). */
+    outputChannel(): string {
+        const logs = path.join(this.userData, 'logs');
+        const files = existsSync(logs)
+            ? readdirSync(logs, { recursive: true, encoding: 'utf8' }).filter((name) => name.endsWith(path.join('plansearch.plansearch', 'PlanSearch.log')))
+            : [];
+        return files.map((name) => readFileSync(path.join(logs, name), 'utf8')).join('');
+    }
+
+    /** Wait until the output channel has a line matching `pattern`. */
+    async waitForLog(pattern: RegExp, timeout = STARTUP_MS): Promise<void> {
+        const deadline = Date.now() + timeout;
+        while (!pattern.test(this.outputChannel())) {
+            if (Date.now() > deadline) {
+                throw new Error(`the PlanSearch output never matched ${pattern}:\n${this.outputChannel()}`);
+            }
+            await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+    }
+
+    async stop(): Promise<void> {
+        await this.context?.close().catch(() => undefined);
+        for (const child of this.processes) {
+            child.stdin?.end();
+            if (child.pid !== undefined && child.exitCode === null) {
+                try {
+                    process.kill(-child.pid, 'SIGKILL');
+                } catch {
+                    // already gone
+                }
+            }
+        }
+    }
+
+    private env(): NodeJS.ProcessEnv {
+        const env: NodeJS.ProcessEnv = {};
+        for (const [name, value] of Object.entries(process.env)) {
+            if (!/^(ANTHROPIC_|OPENAI_|PLANSEARCH_|VSCODE_)/.test(name)) {
+                env[name] = value;
+            }
+        }
+        return {
+            ...env,
+            HOME: this.home,
+            XDG_CONFIG_HOME: path.join(this.home, 'config'),
+            XDG_DATA_HOME: path.join(this.home, 'data'),
+            XDG_CACHE_HOME: path.join(this.home, 'cache'),
+            XDG_STATE_HOME: path.join(this.home, 'state'),
+            PLANSEARCH_CONFIG: path.join(this.run, 'no-config.toml'),
+            PLANSEARCH_CACHE_PATH: path.join(this.run, 'responses.sqlite3'),
+        };
+    }
+
+    private spawn(command: string, args: string[], name: string): ChildProcess {
+        const child = spawn(command, args, { env: this.env(), detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+        this.processes.push(child);
+        const log = path.join(this.run, `${name}.log`);
+        const lines: string[] = [];
+        child.stderr?.on('data', (data: Buffer) => lines.push(data.toString()));
+        child.on('exit', () => writeFileSync(log, lines.join('')));
+        return child;
+    }
+
+    /** Start the model server; resolves to its port. Its calls are collected in `calls`. */
+    private startModel(): Promise<number> {
+        const python = required('PYTHON');
+        const child = this.spawn(python, [path.join(__dirname, 'fake_model.py'), KEY], 'fake-model');
+        return new Promise((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error('the model server did not start')), STARTUP_MS);
+            createInterface({ input: child.stdout! }).on('line', (line) => {
+                const [word, rest] = [line.split(' ', 1)[0], line.slice(line.indexOf(' ') + 1)];
+                if (word === 'port') {
+                    clearTimeout(timer);
+                    resolve(Number(rest));
+                } else if (word === 'call') {
+                    this.calls.push(rest);
+                }
+            });
+            child.on('exit', (code) => reject(new Error(`the model server exited (${code})`)));
+        });
+    }
+}
+
+function writeJson(file: string, value: unknown): void {
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, JSON.stringify(value, null, 2));
+}
+
+function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const server = createServer();
+        server.listen(0, '127.0.0.1', () => {
+            const address = server.address();
+            server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+        });
+    });
+}
+
+async function waitForHttp(url: string): Promise<void> {
+    const deadline = Date.now() + STARTUP_MS;
+    while (Date.now() < deadline) {
+        try {
+            if ((await fetch(url)).ok) {
+                return;
+            }
+        } catch {
+            // not listening yet
+        }
+        await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    throw new Error(`${url} did not answer within ${STARTUP_MS / 1000} s`);
+}

@@ -1,0 +1,66 @@
+/** Driving the VS Code workbench in the browser: files, the cursor, commands, pickers, toasts. */
+
+import type { Locator, Page } from 'playwright-core';
+
+export const UI_MS = 20_000;
+
+export class Workbench {
+    constructor(readonly page: Page) {}
+
+    async openFile(name: string): Promise<void> {
+        await this.page.locator('.explorer-folders-view .monaco-list-row', { hasText: new RegExp(`^${name.replaceAll('.', '\\.')}$`) }).dblclick();
+        await this.page.locator('.tab.active', { hasText: name }).waitFor({ timeout: UI_MS });
+    }
+
+    /** Put the cursor at "line:column" (1-based) with Go to Line. */
+    async goTo(lineColumn: string): Promise<void> {
+        await this.page.keyboard.press('Control+g');
+        await this.quickInput().locator('input').waitFor({ timeout: UI_MS });
+        await this.page.keyboard.type(lineColumn);
+        await this.page.keyboard.press('Enter');
+        await this.quickInput().waitFor({ state: 'hidden', timeout: UI_MS });
+    }
+
+    /** Run a command from the palette by its full title. */
+    async runCommand(title: string): Promise<void> {
+        await this.page.keyboard.press('F1');
+        await this.quickInput().locator('input').waitFor({ timeout: UI_MS });
+        await this.page.keyboard.type(title);
+        await this.quickRow(title).first().waitFor({ timeout: UI_MS });
+        await this.page.keyboard.press('Enter');
+    }
+
+    quickInput(): Locator {
+        return this.page.locator('.quick-input-widget');
+    }
+
+    quickTitle(): Locator {
+        return this.quickInput().locator('.quick-input-title');
+    }
+
+    quickRow(text: string | RegExp): Locator {
+        return this.quickInput().locator('.monaco-list-row', { hasText: text });
+    }
+
+    quickRows(): Locator {
+        return this.quickInput().locator('.monaco-list-row');
+    }
+
+    toast(text: string | RegExp): Locator {
+        return this.page.locator('.notifications-toasts .notification-toast', { hasText: text });
+    }
+
+    statusItem(text: string | RegExp): Locator {
+        return this.page.locator('.statusbar-item', { hasText: text });
+    }
+
+    /** The editor line holding `text`. */
+    line(text: string): Locator {
+        return this.page.locator('.editor-instance .view-lines .view-line', { hasText: text }).first();
+    }
+
+    async save(): Promise<void> {
+        await this.page.keyboard.press('Control+s');
+        await this.page.locator('.tab.active.dirty').waitFor({ state: 'detached', timeout: UI_MS });
+    }
+}
