@@ -7,6 +7,7 @@ searches, applying, hover, the test watcher), and those call the engine.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import threading
 from pathlib import Path
@@ -20,6 +21,7 @@ from pygls.workspace import TextDocument
 
 from plansearch import __version__
 from plansearch.config import Settings
+from plansearch.models.factory import PROVIDERS
 from plansearch.store import RunStore, StoreError, default_store_path
 from plansearch.test_suite import find_workspace
 
@@ -182,6 +184,12 @@ class PlanSearchServer(LanguageServer):
             await self.close()
 
 
+def _import_provider(name: str) -> None:
+    """Import a provider's SDK (a second or more) before the first search needs it. In a
+    daemon thread: an exit never waits for it."""
+    importlib.import_module(PROVIDERS[name].partition(":")[0])
+
+
 def build_server(log_file: Path | None = None) -> PlanSearchServer:
     """A server with every feature registered."""
     server = PlanSearchServer(log_file)
@@ -197,6 +205,8 @@ def build_server(log_file: Path | None = None) -> PlanSearchServer:
     async def initialized(ls: PlanSearchServer, params: types.InitializedParams) -> None:
         await ls.pull_options()
         ls.configured.set()
+        provider = ls.options.settings.get("provider", "anthropic")
+        threading.Thread(target=_import_provider, args=(provider,), daemon=True).start()
         logger.info("PlanSearch language server %s ready", __version__)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
