@@ -27,6 +27,7 @@ from plansearch.execution import (
     sandbox,
 )
 from plansearch.execution.compare import doctest_matches, stdout_matches, values_equal
+from plansearch.execution.protocol import FrameDecoder, encode_small
 from plansearch.execution.sandbox import LEVELS, level_available
 
 module_loop = pytest.mark.asyncio(loop_scope="module")
@@ -113,6 +114,19 @@ async def test_float_tolerance_recurses_into_containers(executor: Executor) -> N
         ],
     )
     assert statuses(result) == [S.PASS, S.FAIL, S.FAIL]
+
+
+def test_the_childrens_encoder_writes_json() -> None:
+    message = {
+        "t": "outcome",
+        "i": 3,
+        "o": {"message": 'quote " slash \\ newline \n tab \t é \ud800', "actual": None},
+        "s": 1e-05,
+        "ok": True,
+    }
+    assert FrameDecoder().feed(encode_small(message)) == [message]
+    with pytest.raises(TypeError):
+        encode_small({"bad": [1]})
 
 
 def test_comparisons_without_the_sandbox() -> None:

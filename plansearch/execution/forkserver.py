@@ -28,6 +28,7 @@ from plansearch.execution import harness, linux
 from plansearch.execution.protocol import (
     FrameDecoder,
     Message,
+    encode,
     write_frame,
 )
 
@@ -152,7 +153,7 @@ class ForkServer:
         os._exit(0)
 
     def _send(self, message: Message) -> None:
-        write_frame(self._replies, message)
+        write_frame(self._replies, encode(message))
 
     def _next_command(self) -> Message | None:
         while not self._queued and not self._closed:

@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from typing import Any, NamedTuple, NoReturn
 
 from plansearch.execution import asserts, compare, linux
-from plansearch.execution.protocol import Message, write_frame
+from plansearch.execution.protocol import Message, encode_small, write_frame
 
 EXIT_OK = 0
 EXIT_CRASH = 70
@@ -223,8 +223,8 @@ class _Reporter:
         if os.getpid() != self._pid:
             os._exit(EXIT_OK)
         try:
-            write_frame(self._fd, message)
-        except (OSError, ValueError):
+            write_frame(self._fd, encode_small(message))
+        except OSError:
             raise _ReportLost from None
 
 
