@@ -85,6 +85,7 @@ class Executor:
 
     @property
     def limits(self) -> Limits:
+        """The limits a run has unless it brings its own."""
         return self._limits
 
     async def __aenter__(self) -> Executor:
@@ -114,7 +115,8 @@ class Executor:
             await self.aclose()
             raise ExecutorError(f"cannot start the workers: {errors[0]}") from errors[0]
         for worker in started:
-            self._add_slots(worker)  # type: ignore[arg-type]  # errors handled above
+            if isinstance(worker, Worker):
+                self._add_slots(worker)
 
     async def run(
         self, program: Program, tests: Sequence[TestCase], limits: Limits | None = None
