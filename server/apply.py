@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import difflib
 import logging
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -29,6 +31,9 @@ if TYPE_CHECKING:
     from .server import PlanSearchServer
 
 logger = logging.getLogger("plansearch_lsp")
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+"""A line with its ending, as LSP counts lines (not `str.splitlines`, which also breaks at
+form feeds and other separators that Python source may contain)."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,8 @@ async def apply_candidate(
     if not _versioned_edits(ls) and document.version != base.version:
         return _refused(ls, job, "the document changed since the search started")
     edit = workspace_edit(uri, base.version, base.text, base.new_text,
-                          versioned=_versioned_edits(ls))
+                          versioned=_versioned_edits(ls),
+                          units=document.position_codec.client_num_units)
     try:
         reply = await ls.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(
             edit=edit, label=f"PlanSearch: {job.target.label} ({candidate.id})"))
@@ -75,10 +81,11 @@ async def apply_candidate(
 
 
 def workspace_edit(
-    uri: str, version: int | None, old: str, new: str, *, versioned: bool
+    uri: str, version: int | None, old: str, new: str, *, versioned: bool,
+    units: Callable[[str], int],
 ) -> types.WorkspaceEdit:
     """The smallest line edits turning `old` into `new`, checked against `version`."""
-    edits = text_edits(old, new)
+    edits = text_edits(old, new, units)
     if not versioned:
         return types.WorkspaceEdit(changes={uri: edits})
     document = types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version)
@@ -86,26 +93,27 @@ def workspace_edit(
         types.TextDocumentEdit(text_document=document, edits=list(edits))])
 
 
-def text_edits(old: str, new: str) -> list[types.TextEdit]:
-    """Line-level edits (ranges in the original text) from `old` to `new`."""
-    before = old.splitlines(keepends=True)
-    after = new.splitlines(keepends=True)
+def text_edits(old: str, new: str, units: Callable[[str], int]) -> list[types.TextEdit]:
+    """Line-level edits (ranges in the original text) from `old` to `new`; `units` counts
+    a line's length in the client's position units."""
+    before = _LINE.findall(old)
+    after = _LINE.findall(new)
     matcher = difflib.SequenceMatcher(a=before, b=after, autojunk=False)
     edits = []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             continue
         edits.append(types.TextEdit(
-            range=types.Range(start=_line_start(before, i1), end=_line_start(before, i2)),
+            range=types.Range(start=_line_start(before, i1, units),
+                              end=_line_start(before, i2, units)),
             new_text="".join(after[j1:j2])))
     return edits
 
 
-def _line_start(lines: list[str], index: int) -> types.Position:
+def _line_start(lines: list[str], index: int, units: Callable[[str], int]) -> types.Position:
     """The start of line `index`; past a last line without a newline, that line's end."""
     if index == len(lines) and lines and not lines[-1].endswith(("\n", "\r")):
-        last = lines[-1]
-        return types.Position(line=index - 1, character=len(last.encode("utf-16-le")) // 2)
+        return types.Position(line=index - 1, character=units(lines[-1]))
     return types.Position(line=index, character=0)
 
 
@@ -151,7 +159,7 @@ def _rebased(ls: PlanSearchServer, job: SearchJob, candidate: Candidate) -> _Bas
 
 def _new_text(source: str, target: Target, code: str) -> str:
     if target.insert_after is not None:  # a program written from a statement
-        lines = source.splitlines(keepends=True)
+        lines = _LINE.findall(source)
         at = target.insert_after
         newline = "\r\n" if "\r\n" in source else "\n"
         head = "".join(lines[:at])

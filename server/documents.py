@@ -99,17 +99,19 @@ class DocumentCache:
     """Analyses of the latest versions of recently used documents."""
 
     def __init__(self) -> None:
-        self._entries: OrderedDict[str, tuple[int | None, Analysis]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[int, Analysis]] = OrderedDict()
 
     def analyse(self, document: TextDocument) -> Analysis:
         """The document's analysis; DocumentError when it cannot have one."""
         if not is_python(document):
             raise DocumentError(f"{file_name(document.uri)} is not a Python document")
         cached = self._entries.get(document.uri)
-        if cached is not None and cached[0] == document.version:
+        if cached is not None and document.version is not None and cached[0] == document.version:
             self._entries.move_to_end(document.uri)
             return cached[1]
         analysis = analyse_text(document.source, file_name(document.uri))
+        if document.version is None:  # not open: read from disk, which may change unseen
+            return analysis
         self._entries[document.uri] = (document.version, analysis)
         while len(self._entries) > _CACHED_DOCUMENTS:
             self._entries.popitem(last=False)

@@ -1,0 +1,43 @@
+"""Small parts of the server that need no server process."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+from plansearch_lsp.apply import text_edits
+from plansearch_lsp.cli import add_serve_parser
+
+
+def utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("x = 1\n\x0c\ndef f():\n    ...\n", "x = 1\n\x0c\ndef f():\n    return 2\n",
+         [((3, 0), (4, 0), "    return 2\n")]),
+        ("a\r\nb\r\nc", "a\r\nb\r\nd", [((2, 0), (2, 1), "d")]),
+        ("s = '😀'\nf()", "s = '😀'\ng()", [((1, 0), (1, 3), "g()")]),
+        ("import os\n\ndef f():\n    ...\n", "import os\nimport re\n\ndef f():\n    pass\n",
+         [((1, 0), (1, 0), "import re\n"), ((3, 0), (4, 0), "    pass\n")]),
+    ],
+)
+def test_edits_count_lines_as_lsp_does(
+    old: str, new: str, expected: list[tuple[tuple[int, int], tuple[int, int], str]]
+) -> None:
+    edits = text_edits(old, new, utf16)
+    got = [((e.range.start.line, e.range.start.character),
+            (e.range.end.line, e.range.end.character), e.new_text) for e in edits]
+    assert got == expected
+
+
+def test_serve_accepts_stdio_and_tcp_but_not_both() -> None:
+    parser = argparse.ArgumentParser(prog="plansearch", exit_on_error=False)
+    add_serve_parser(parser.add_subparsers(dest="command"))
+    assert parser.parse_args(["serve", "--stdio"]).tcp is None
+    args = parser.parse_args(["serve", "--tcp", "127.0.0.1:2087", "--log-file", "x.log"])
+    assert (args.tcp, args.log_file, args.stdio) == ("127.0.0.1:2087", "x.log", False)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["serve", "--stdio", "--tcp", "127.0.0.1:1"])
