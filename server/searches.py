@@ -1,9 +1,10 @@
 """Running searches: `plansearch/generate`, with progress, partial results and cancellation.
 
-A search runs in its own task (a `SearchJob`), so the request that started it can be
-cancelled (`$/cancelRequest`) without losing what finished: cancelling the request, or the
-progress (`window/workDoneProgress/cancel`), stops the search, and the request still
-answers with the candidates that were ready, ranked, with `finishReason: "cancelled"`.
+A search runs on the engine's loop (`engine.py`), watched by a task of its own on the LSP
+loop (a `SearchJob`), so the request that started it can be cancelled (`$/cancelRequest`)
+without losing what finished: cancelling the request, or the progress
+(`window/workDoneProgress/cancel`), stops the search, and the request still answers with the
+candidates that were ready, ranked, with `finishReason: "cancelled"`.
 """
 
 from __future__ import annotations
