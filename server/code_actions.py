@@ -38,6 +38,12 @@ def code_actions(
     if selection is None:
         return None
     title = TITLE if selection.stub is not None else f"{TITLE} from the selection"
+    if selection.stub is not None and selection.stub.docstring_start_line is None:
+        if not _shows_disabled(ls):
+            return None
+        reason = f"Write a docstring saying what {selection.stub.name} should do first."
+        return [types.CodeAction(title=title, kind=KIND,
+                                 disabled=types.CodeActionDisabled(reason=reason))]
     argument = {
         "textDocument": {"uri": params.text_document.uri},
         "range": {"start": _position(start), "end": _position(end)},
@@ -45,6 +51,12 @@ def code_actions(
     command = types.Command(title=title, command=ls.options.server.code_action_command,
                             arguments=[argument])
     return [types.CodeAction(title=title, kind=KIND, command=command)]
+
+
+def _shows_disabled(ls: PlanSearchServer) -> bool:
+    document = ls.client_capabilities.text_document
+    action = document.code_action if document else None
+    return bool(action and action.disabled_support)
 
 
 def _position(position: types.Position) -> dict[str, int]:

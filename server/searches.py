@@ -123,6 +123,10 @@ class SearchJob:
         except RequestFailed as error:
             self.progress.end(f"failed: {error.message}")
             raise
+        except Exception:
+            logger.exception("search %s failed", self.id)
+            self.progress.end("failed: an internal error (see the log)")
+            raise
         finally:
             if self._opening is not None:
                 self._opening.cancel()  # a token the client has not granted yet: unneeded

@@ -140,10 +140,11 @@ class Client:
                           *(m.message for m in self.lsp.messages)])
 
 
-def capabilities(*, markdown: bool = True, configuration: bool = True) -> types.ClientCapabilities:
+def capabilities(*, markdown: bool = True) -> types.ClientCapabilities:
+    """What the test client says it supports (much like VS Code)."""
     return types.ClientCapabilities(
         workspace=types.WorkspaceClientCapabilities(
-            configuration=configuration,
+            configuration=True,
             workspace_edit=types.WorkspaceEditClientCapabilities(document_changes=True),
             apply_edit=True,
         ),
@@ -152,6 +153,7 @@ def capabilities(*, markdown: bool = True, configuration: bool = True) -> types.
                 content_format=[types.MarkupKind.Markdown, types.MarkupKind.PlainText]
                 if markdown else [types.MarkupKind.PlainText]),
             code_action=types.CodeActionClientCapabilities(
+                disabled_support=True,
                 code_action_literal_support=types.ClientCodeActionLiteralOptions(
                     code_action_kind=types.ClientCodeActionKindOptions(
                         value_set=["refactor.rewrite", "quickfix"])))),

@@ -51,6 +51,11 @@ async def test_offered_on_selected_prose_but_not_on_code_or_other_files(
 
     uri = client.open("notes.md", "def f():\n    ...\n", language="markdown")
     assert await client.code_actions(uri, (0, 4)) == []
+    bare = client.open("bare.py", "def f(x):\n    pass\n")
+    (disabled,) = await client.code_actions(bare, (0, 4))
+    assert isinstance(disabled, types.CodeAction) and disabled.command is None
+    assert disabled.disabled is not None
+    assert disabled.disabled.reason == "Write a docstring saying what f should do first."
     broken = client.open("broken.py", 'def f(:\n    """Doc."""\n    ...\n')
     assert await client.code_actions(broken, (0, 4)) == []
     await client.responsive()
