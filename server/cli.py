@@ -14,11 +14,10 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pygls.io_ import StdinAsyncReader, StdoutWriter
-
-from .server import PlanSearchServer, build_server
+if TYPE_CHECKING:  # imported when serving, so that `plansearch --help` stays fast
+    from .server import PlanSearchServer
 
 DESCRIPTION = "Run the PlanSearch language server (stdio unless --tcp is given)."
 
@@ -32,6 +31,8 @@ def add_serve_parser(commands: Any) -> None:
 
 def run_serve(args: argparse.Namespace) -> int:
     """Serve until the client leaves; returns the exit code."""
+    from .server import build_server
+
     server = build_server(Path(args.log_file).expanduser() if args.log_file else None)
     try:
         if args.tcp:
@@ -71,6 +72,8 @@ def _address(text: str) -> tuple[str, int]:
 
 
 def _serve_stdio(server: PlanSearchServer) -> None:
+    from pygls.io_ import StdinAsyncReader, StdoutWriter
+
     protocol_out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray prints must not corrupt LSP
     sys.stdout = sys.stderr

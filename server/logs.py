@@ -60,28 +60,35 @@ class ClientLogHandler(logging.Handler):
 def configure(
     send: Callable[[types.LogMessageParams], None], keys: KeyStore, log_file: Path | None
 ) -> ClientLogHandler:
-    """Route records to the client and to `log_file`, with every key scrubbed."""
+    """Route PlanSearch's records to the client and to `log_file`, everything else (pygls,
+    warnings and up) to the file; every key is scrubbed, also from handlers already there."""
     env_keys = [os.environ.get(name, "") for name in KEY_ENV_VARS.values()]
     redactor = Redactor(keys, env_keys)
     client = ClientLogHandler(send)
-    client.addFilter(redactor)
     client.setFormatter(logging.Formatter("%(message)s"))
-    for name in LOGGERS:
-        logger = logging.getLogger(name)
-        logger.setLevel(logging.INFO)
-        logger.addHandler(client)
+    handlers: list[logging.Handler] = [client]
     path = log_file or default_log_path()
+    problem = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         file = logging.FileHandler(path, encoding="utf-8")
+        file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handlers.append(file)
+        root = logging.getLogger()
+        root.setLevel(logging.WARNING)
+        root.addHandler(file)
     except OSError as error:
-        logging.getLogger("plansearch_lsp").warning("cannot write the log file %s: %s",
-                                                    path, error.strerror)
-        return client
-    file.addFilter(redactor)
-    file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.setLevel(logging.WARNING)
-    root.addHandler(file)
+        problem = error.strerror or str(error)
+    for handler in [*handlers, *logging.getLogger().handlers]:
+        handler.addFilter(redactor)
+    for name in LOGGERS:
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False  # a terminal handler (from `plansearch serve`) gets nothing
+        for handler in handlers:
+            logger.addHandler(handler)
     logging.getLogger("pygls").setLevel(logging.WARNING)
+    if problem is not None:
+        logging.getLogger("plansearch_lsp").warning("cannot write the log file %s: %s",
+                                                    path, problem)
     return client
