@@ -1,7 +1,7 @@
 """The server's one executor, started on first use and shared by every search and re-run.
 
 It is replaced (the old one closed once idle) when the settings change its limits or its
-isolation level.
+isolation level, or a search is in another workspace (the folder candidates import from).
 """
 
 from __future__ import annotations
@@ -14,29 +14,29 @@ from pathlib import Path
 from plansearch.config import IsolationName, Settings
 from plansearch.execution import Executor, Limits
 
-_Key = tuple[Limits, IsolationName]
+_Key = tuple[Limits, IsolationName, tuple[Path, ...]]
 
 
-def _key(settings: Settings) -> _Key:
+def _key(settings: Settings, workspace: Path | None) -> _Key:
     limits = Limits(test_timeout=settings.test_timeout,
                     candidate_timeout=settings.candidate_timeout, memory_mb=settings.memory_mb)
-    return limits, settings.isolation
+    return limits, settings.isolation, (workspace,) if workspace else ()
 
 
 class ExecutorPool:
     """Leases the current executor; closes retired ones when their last user is done."""
 
-    def __init__(self, paths: list[Path]) -> None:
-        self._paths = paths
+    def __init__(self) -> None:
         self._current: Executor | None = None
         self._current_key: _Key | None = None
         self._users: dict[Executor, int] = {}
         self._lock = asyncio.Lock()
 
     @contextlib.asynccontextmanager
-    async def lease(self, settings: Settings) -> AsyncIterator[Executor]:
-        """The executor for `settings`, started if needed (ExecutorError when it cannot)."""
-        executor = await self._get(_key(settings))
+    async def lease(self, settings: Settings, workspace: Path | None) -> AsyncIterator[Executor]:
+        """The executor for `settings` and `workspace`, started if needed (ExecutorError
+        when it cannot)."""
+        executor = await self._get(_key(settings, workspace))
         self._users[executor] = self._users.get(executor, 0) + 1
         try:
             yield executor
@@ -61,8 +61,8 @@ class ExecutorPool:
             if self._current is not None and self._current_key == key:
                 return self._current
             old = self._current
-            limits, isolation = key
-            executor = Executor(limits=limits, isolation=isolation, paths=self._paths)
+            limits, isolation, paths = key
+            executor = Executor(limits=limits, isolation=isolation, paths=paths)
             await executor.start()
             self._current, self._current_key = executor, key
             if old is not None and not self._users.get(old):

@@ -39,7 +39,7 @@ class ServerOptions:
     """Settings of the server itself, beside the search settings."""
 
     store_path: Path | None = None
-    """The run store's SQLite file; default `<workspace>/.plansearch/runs.sqlite3`."""
+    """The run store's SQLite file; default `.plansearch/runs.sqlite3` in the project."""
     watch_tests: bool = True
     """Re-rank stored runs when a test file they used changes."""
     code_action_command: str = DEFAULT_COMMAND

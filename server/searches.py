@@ -186,7 +186,7 @@ class SearchJob:
             yield None
             return
         try:
-            async with self._ls.executors.lease(self.settings) as executor:
+            async with self._ls.executors.lease(self.settings, self.workspace) as executor:
                 yield executor
         except (ExecutorError, SandboxUnavailable) as error:
             raise RequestFailed(

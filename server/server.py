@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 from pygls.io_ import run_async
 from pygls.lsp.server import LanguageServer
-from pygls.uris import to_fs_path
 from pygls.workspace import TextDocument
 
 from plansearch import __version__
@@ -55,7 +54,7 @@ class PlanSearchServer(LanguageServer):
         self.documents = DocumentCache()
         self.searches = searches.SearchRegistry()
         self.engine = EngineThread()
-        self.executors = ExecutorPool([])
+        self.executors = ExecutorPool()
         """Lives on the engine loop: lease only from coroutines running there."""
         self.watcher = TestWatcher(self)
         self.configured = asyncio.Event()
@@ -88,16 +87,10 @@ class PlanSearchServer(LanguageServer):
         return Path(root) if root else None
 
     def workspace_for(self, path: Path | None) -> Path | None:
-        """The workspace folder holding `path` (tests and the run store live there)."""
-        root = self.workspace_root()
-        if path is None:
-            return root
-        folders = [Path(p) for folder in self.workspace.folders.values()
-                   if (p := to_fs_path(folder.uri))]
-        for folder in [*folders, *([root] if root else [])]:
-            if path.resolve().is_relative_to(folder.resolve()):
-                return folder
-        return find_workspace(path)
+        """The project a file belongs to, by the same rule as the command line (its tests
+        and its run store live there); the client's root folder for a document without a
+        file."""
+        return find_workspace(path) if path is not None else self.workspace_root()
 
     def store_for(self, workspace: Path | None) -> RunStore | None:
         """The run store of a workspace (opened once); None when it cannot be used."""
@@ -198,8 +191,6 @@ def build_server(log_file: Path | None = None) -> PlanSearchServer:
     def initialize(ls: PlanSearchServer, params: types.InitializeParams) -> None:
         ls.log_handler.attach(asyncio.get_running_loop())
         ls._initialization_options = params.initialization_options
-        paths = [p for p in {ls.workspace_root()} if p is not None]
-        ls.executors = ExecutorPool(paths)
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: PlanSearchServer, params: types.InitializedParams) -> None:

@@ -22,6 +22,7 @@ from plansearch.ranking import Ranking
 from plansearch.rerun import rerun
 from plansearch.result import SearchResult
 from plansearch.store import RunStore, StoredRun, StoreError
+from plansearch.test_suite import find_workspace
 
 from .wire import RANKING_CHANGED, RankingChangedParams, ranked_items
 
@@ -58,12 +59,13 @@ class TestWatcher:
         async for changes in awatch(root, watch_filter=PythonFilter(), debounce=DEBOUNCE_MS,
                                     stop_event=self._stop):
             for path in sorted({Path(name) for _, name in changes}):
-                await self.test_file_changed(root, path)
+                await self.test_file_changed(path)
 
-    async def test_file_changed(self, root: Path, path: Path) -> None:
+    async def test_file_changed(self, path: Path) -> None:
         """Re-rank every stored run that took tests from `path`."""
         if not self._ls.options.server.watch_tests:
             return
+        root = find_workspace(path)  # as for searches: the runs using it are stored there
         store = self._ls.store_for(root)
         if store is None:
             return
@@ -82,8 +84,9 @@ class TestWatcher:
             stored = await asyncio.to_thread(store.load_run, run_id)
             if stored is None:
                 return
+            workspace = Path(stored.workspace) if stored.workspace else root
             tests, runs, ranking = await self._ls.engine.run(
-                self._rerun_on_engine(stored, root, settings))
+                self._rerun_on_engine(stored, workspace, settings))
             await asyncio.to_thread(store.update_tests, run_id, tests, runs, ranking)
         except (StoreError, ProblemError, ExecutorError, SandboxUnavailable,
                 ValidationError) as error:
@@ -102,7 +105,7 @@ class TestWatcher:
     async def _rerun_on_engine(
         self, stored: StoredRun, root: Path, settings: Settings
     ) -> tuple[list[TestCase], dict[str, CandidateRun], Ranking]:
-        async with self._ls.executors.lease(settings) as executor:
+        async with self._ls.executors.lease(settings, root) as executor:
             return await rerun(stored, executor, workspace=root, settings=settings)
 
 
