@@ -3,6 +3,7 @@
 import * as vscode from 'vscode';
 import type { Hover } from 'vscode-languageclient/node';
 
+import { functionAt } from './preview';
 import { RANKING_CHANGED, type RankingChangedParams, type Target } from './protocol';
 import { Search, showMarkdown, type Services } from './search';
 import { askForKey, type ApiKeys } from './secrets';
@@ -12,12 +13,13 @@ import { SEARCH_COMMAND } from './server';
 
 export class Commands implements vscode.Disposable {
     private last: Search | undefined;
+    private readonly services: Services;
+    private readonly keys: ApiKeys;
     private readonly registrations: vscode.Disposable[];
 
-    constructor(
-        private readonly services: Services,
-        private readonly keys: ApiKeys,
-    ) {
+    constructor(services: Services, keys: ApiKeys) {
+        this.services = services;
+        this.keys = keys;
         this.registrations = [
             vscode.commands.registerCommand(SEARCH_COMMAND, (target?: Target) => this.generate(target)),
             vscode.commands.registerCommand('plansearch.showPlan', () => this.showPlan()),
@@ -47,8 +49,8 @@ export class Commands implements vscode.Disposable {
         await search.run(client);
     }
 
-    /** The plan of the generated function at the cursor (from the server's hover), else one
-     * chosen from the last search's candidates. */
+    /** The plan of the generated function the cursor is in (the server's hover over its
+     * header), else one chosen from the last search's candidates. */
     async showPlan(): Promise<void> {
         const hover = await this.hoverAtCursor();
         if (hover !== undefined) {
@@ -112,10 +114,12 @@ export class Commands implements vscode.Disposable {
         if (editor?.document.languageId !== 'python') {
             return undefined;
         }
+        const cursor = editor.selection.active;
+        const block = functionAt(editor.document.getText().split(/\r?\n/), cursor.line);
         const client = await this.services.server.ready();
         const hover = await client?.sendRequest<Hover | null>('textDocument/hover', {
             textDocument: { uri: editor.document.uri.toString() },
-            position: editor.selection.active,
+            position: block ? { line: block.start, character: block.indent.length } : cursor,
         });
         const contents = hover?.contents;
         return contents !== undefined && typeof contents === 'object' && 'kind' in contents ? contents.value : undefined;

@@ -10,10 +10,12 @@ import { redact } from './redact';
 
 export class RedactingLog implements vscode.LogOutputChannel {
     private readonly channel: vscode.LogOutputChannel;
+    private readonly secrets: () => Iterable<string>;
 
     /** `secrets` returns the values to scrub (read at every write). */
-    constructor(name: string, private readonly secrets: () => Iterable<string>) {
+    constructor(name: string, secrets: () => Iterable<string>) {
         this.channel = vscode.window.createOutputChannel(name, { log: true });
+        this.secrets = secrets;
     }
 
     get name(): string {

@@ -56,11 +56,12 @@ export class Search implements vscode.Disposable {
     private readonly picker: CandidatePicker;
     private chosen: CandidateItem | undefined;
     private report: (message: string) => void = () => undefined;
+    private readonly services: Services;
+    private readonly target: Target;
 
-    constructor(
-        private readonly services: Services,
-        private readonly target: Target,
-    ) {
+    constructor(services: Services, target: Target) {
+        this.services = services;
+        this.target = target;
         this.label = fileName(target.textDocument.uri);
         this.picker = new CandidatePicker({
             preview: (item) => void this.preview(item),

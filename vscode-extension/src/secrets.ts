@@ -16,8 +16,10 @@ export class ApiKeys implements vscode.Disposable {
     private readonly watch: vscode.Disposable;
     /** Fires when a key was set or removed, here or in another window. */
     readonly onDidChange = this.changed.event;
+    private readonly storage: vscode.SecretStorage;
 
-    constructor(private readonly storage: vscode.SecretStorage) {
+    constructor(storage: vscode.SecretStorage) {
+        this.storage = storage;
         this.watch = storage.onDidChange(async (event) => {
             if (event.key.startsWith(STORAGE_PREFIX)) {
                 await this.load();

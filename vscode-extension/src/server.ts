@@ -32,17 +32,21 @@ type Probe = { ok: true } | { ok: false; missing: boolean; message: string };
 export class Server implements vscode.Disposable {
     private client: LanguageClient | undefined;
     private pending: Promise<LanguageClient | undefined> = Promise.resolve(undefined);
-    /** Providers whose key the running server has. */
-    private readonly sent = new Set<string>();
+    /** The keys the running server has, by provider. */
+    private readonly sent = new Map<string, string>();
     private readonly started = new vscode.EventEmitter<LanguageClient>();
     /** Fires with each new client once it runs (to register notification handlers). */
     readonly onDidStart = this.started.event;
 
-    constructor(
-        private readonly extensionPath: string,
-        private readonly log: RedactingLog,
-        private readonly keys: ApiKeys,
-    ) {}
+    private readonly extensionPath: string;
+    private readonly log: RedactingLog;
+    private readonly keys: ApiKeys;
+
+    constructor(extensionPath: string, log: RedactingLog, keys: ApiKeys) {
+        this.extensionPath = extensionPath;
+        this.log = log;
+        this.keys = keys;
+    }
 
     /** The running client, starting the server first if needed; undefined when it cannot run
      * (the person has been told why). */
@@ -63,8 +67,8 @@ export class Server implements vscode.Disposable {
         return this.pending;
     }
 
-    /** Hand every key held, and the removal of any key it had that is no longer held, to the
-     * running server. */
+    /** Hand the server every key it does not have yet, and the removal of any key it has that
+     * is no longer held. */
     async sendKeys(): Promise<void> {
         const client = this.client;
         if (!client?.isRunning()) {
@@ -73,14 +77,10 @@ export class Server implements vscode.Disposable {
         const held = new Map(this.keys.entries());
         for (const provider of PROVIDERS) {
             const key = held.get(provider) ?? '';
-            if (key || this.sent.has(provider)) {
+            if (key !== (this.sent.get(provider) ?? '')) {
                 const params: SetApiKeyParams = { provider, key };
                 await client.sendNotification(SET_API_KEY, params);
-            }
-            if (key) {
-                this.sent.add(provider);
-            } else {
-                this.sent.delete(provider);
+                this.sent.set(provider, key);
             }
         }
     }

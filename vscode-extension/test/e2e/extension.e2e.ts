@@ -7,7 +7,8 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
 
 import {
     AREA_DOC,
@@ -18,44 +19,57 @@ import {
     PERIMETER_STUB,
     PREFIX,
     REPO,
-    SCREENSHOTS,
     Session,
-} from './harness';
-import { UI_MS, Workbench } from './workbench';
+} from './harness.ts';
+import { UI_MS, Workbench } from './workbench.ts';
 
 const SEARCH_MS = 60_000;
+const STEP_MS = 90_000;
+const STARTUP_MS = 180_000;
 const RIGHT = 'math.pi * r ** 2';
 
 const session = new Session();
 let bench: Workbench;
 let bare: string;
+let broken = false;
 
-beforeAll(async () => {
+/** A step of the story: skipped once an earlier one failed, with a screenshot when it fails. */
+function step(name: string, body: () => Promise<void>): void {
+    it(name, { timeout: STEP_MS }, async (context) => {
+        if (broken) {
+            context.skip('an earlier step failed');
+            return;
+        }
+        try {
+            await body();
+        } catch (error) {
+            broken = true;
+            await session.screenshot(`failed-${name.replaceAll(/\W+/g, '-')}`).catch(() => undefined);
+            console.log(`PlanSearch output:\n${session.outputChannel()}`);
+            throw error;
+        }
+    });
+}
+
+before(async () => {
     bare = path.join(session.run, 'bare');
     execFileSync('python3', ['-m', 'venv', '--without-pip', bare]);
     await session.start(path.join(bare, 'bin', 'python'));
     bench = new Workbench(session.page);
-    console.log(`screenshots: ${SCREENSHOTS}`);
-});
+}, { timeout: STARTUP_MS });
 
-afterEach(async (context) => {
-    if (context.task.result?.state === 'fail') {
-        await session.screenshot(`failed-${context.task.name.replaceAll(/\W+/g, '-')}`).catch(() => undefined);
-        console.log(`PlanSearch output:\n${session.outputChannel()}`);
-    }
-});
-
-afterAll(async () => {
+after(async () => {
     await session.stop();
 });
 
 describe('PlanSearch in VS Code', () => {
-    it('offers to install plansearch into an interpreter that lacks it, and restarts on a new one', async () => {
+    step('offers to install plansearch into an interpreter that lacks it, and restarts on a new one', async () => {
         await bench.openFile('geometry.py');
         const python = path.join(bare, 'bin', 'python');
         const offer = bench.toast(`the plansearch package is not installed in ${python}`);
         await offer.waitFor({ timeout: UI_MS });
-        await expect(offer.innerText()).resolves.toMatch(
+        assert.match(
+            await offer.innerText(),
             new RegExp(`This will run: ${escape(python)} -m pip install \\S+/bundled/plansearch-[\\d.]+-py3-none-any\\.whl`),
         );
         await session.screenshot('install-offer');
@@ -66,7 +80,7 @@ describe('PlanSearch in VS Code', () => {
         await session.waitForLog(/language server .* ready/);
     });
 
-    it('keeps the API key from "Set API Key" and hands it to the server', async () => {
+    step('keeps the API key from "Set API Key" and hands it to the server', async () => {
         await bench.runCommand('PlanSearch: Set API Key');
         await bench.quickRow('anthropic').waitFor({ timeout: UI_MS });
         await session.page.keyboard.press('Enter');
@@ -78,7 +92,7 @@ describe('PlanSearch in VS Code', () => {
         await session.waitForLog(/API key for anthropic received/);
     });
 
-    it('generates from the code action: picker, preview, choice, new file content', async () => {
+    step('generates from the code action: picker, preview, choice, new file content', async () => {
         await bench.goTo(AREA_STUB);
         await session.page.keyboard.press('Control+.');
         const action = session.page.locator('.action-widget .monaco-list-row', { hasText: 'Generate via PlanSearch' });
@@ -89,10 +103,10 @@ describe('PlanSearch in VS Code', () => {
         await bench.quickInput().waitFor({ timeout: UI_MS });
         await session.screenshot('picker-streaming');
         await bench.quickTitle().filter({ hasText: '(completed)' }).waitFor({ timeout: SEARCH_MS });
-        await expect(bench.quickTitle().innerText()).resolves.toMatch(/area: 6 candidates, 3 pass every test \(completed\)/);
+        assert.match(await bench.quickTitle().innerText(), /area: 6 candidates, 3 pass every test \(completed\)/);
         const rows = await bench.quickRows().allInnerTexts();
-        expect(rows).toHaveLength(6);
-        expect(rows[0]).toMatch(/^1\. .*2\/2 of test_geometry\.py/s);
+        assert.equal(rows.length, 6, rows.join('\n'));
+        assert.match(rows[0], /^1\. .*2\/2 of test_geometry\.py/s);
         await session.screenshot('picker-done');
 
         await session.page.keyboard.press('ArrowDown');
@@ -110,39 +124,41 @@ describe('PlanSearch in VS Code', () => {
         await bench.save();
         await session.screenshot('applied');
         const text = readFileSync(path.join(session.workspace, 'geometry.py'), 'utf8');
-        expect(text).toBe(`${PREFIX}${AREA_HEADER}${AREA_DOC}    return ${RIGHT}\n${PERIMETER}`);
-        await expect(bench.statusItem(/PlanSearch: [\d.]+k? tokens · ≈\$[\d.]+ \(completed\)/).count()).resolves.toBe(1);
+        assert.equal(text, `${PREFIX}${AREA_HEADER}${AREA_DOC}    return ${RIGHT}\n${PERIMETER}`);
+        assert.equal(await bench.statusItem(/PlanSearch: [\d.]+k? tokens · ≈\$[\d.]+ \(completed\)/).count(), 1);
     });
 
-    it('shows the plan when hovering over the generated function', async () => {
+    step('shows the plan when hovering over the generated function', async () => {
         const name = bench.line('def area(').locator('span', { hasText: /^area$/ });
         await name.hover();
         const hover = session.page.locator('.monaco-hover-content', { hasText: 'PlanSearch candidate' });
         await hover.waitFor({ timeout: UI_MS });
         const text = await hover.innerText();
-        expect(text).toMatch(/Fixed sketch\s+fix reply \w+: think carefully\./);
-        expect(text).toMatch(/Tests: .*2\/2 of test_geometry\.py/);
-        expect(text).toContain("test_geometry.py::test_radius_two");
+        assert.match(text, /Fixed sketch\s+fix reply \w+: think carefully\./);
+        assert.match(text, /Tests: .*2\/2 of test_geometry\.py/);
+        assert.ok(text.includes('test_geometry.py::test_radius_two'), text);
         await session.screenshot('hover');
         await session.page.keyboard.press('Escape');
     });
 
-    it('opens the full plan with "Show Plan"', async () => {
+    step('opens the full plan with "Show Plan"', async () => {
         await bench.goTo('6:5');
         await bench.runCommand('PlanSearch: Show Plan');
         await session.page.locator('.tab', { hasText: 'Preview at-cursor.md' }).waitFor({ timeout: UI_MS });
-        await session.page.waitForTimeout(1000);
+        const body = session.page.frameLocator('iframe.webview').frameLocator('iframe').locator('body');
+        await body.getByText('Fixed sketch').waitFor({ timeout: UI_MS });
+        assert.match(await body.innerText(), /PlanSearch candidate \w+[\s\S]*fix reply \w+: think carefully\./);
         await session.screenshot('show-plan');
-        await session.page.locator('.tab.active .codicon-close').click();
+        await bench.runCommand('View: Close Editor');
     });
 
-    it('cancels a running search from its notification, and the search stops', async () => {
+    step('cancels a running search from its notification, and the search stops', async () => {
         await bench.openFile('geometry.py');
         await bench.goTo(PERIMETER_STUB);
         await bench.runCommand('PlanSearch: Generate');
         const progress = bench.toast(/perimeter: /);
         await progress.waitFor({ timeout: UI_MS });
-        await expect.poll(() => session.calls.filter((call) => call.startsWith('perimeter')).length, { timeout: UI_MS }).toBeGreaterThan(0);
+        await waitUntil(() => session.calls.some((call) => call.startsWith('perimeter')), 'a model call about perimeter');
         await session.screenshot('second-search-running');
 
         await progress.getByRole('button', { name: 'Cancel' }).click();
@@ -152,17 +168,27 @@ describe('PlanSearch in VS Code', () => {
         await session.waitForLog(/search \w+ for perimeter: \d+ candidates \(cancelled\)/);
         const calls = session.calls.length;
         await session.page.waitForTimeout(3000);
-        expect(session.calls.length).toBe(calls);
+        assert.equal(session.calls.length, calls, 'model calls went on after the cancellation');
     });
 
-    it('never writes the key to settings, logs or the output channel', () => {
-        expect(session.outputChannel()).toContain('API key for anthropic received');
+    step('never writes the key to settings, logs or the output channel', async () => {
+        assert.ok(session.outputChannel().includes('API key for anthropic received'));
         const leaks = filesUnder(session.run)
             .filter((file) => !file.startsWith(path.join(session.run, 'browser')))
             .filter((file) => readFileSync(file).includes(KEY));
-        expect(leaks).toEqual([]);
+        assert.deepEqual(leaks, []);
     });
 });
+
+async function waitUntil(condition: () => boolean, what: string): Promise<void> {
+    const deadline = Date.now() + UI_MS;
+    while (!condition()) {
+        if (Date.now() > deadline) {
+            throw new Error(`timed out waiting for ${what}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+}
 
 function escape(text: string): string {
     return text.replaceAll(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -5,16 +5,17 @@
  */
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
-export const EXTENSION_DIR = path.resolve(__dirname, '../..');
+export const EXTENSION_DIR = path.resolve(import.meta.dirname, '../..');
 export const REPO = path.resolve(EXTENSION_DIR, '..');
 export const SCREENSHOTS = path.join(EXTENSION_DIR, 'test-results', 'screenshots');
+export const LOGS = path.join(EXTENSION_DIR, 'test-results', 'logs');
 export const KEY = 'sk-ant-e2e-0123456789abcdef';
 
 export const PREFIX = '"""Geometry helpers."""\nimport math\n\n\n';
@@ -150,6 +151,8 @@ export class Session {
         }
     }
 
+    /** Close the browser, kill every process group, keep the logs in test-results/logs and
+     * remove the rest. */
     async stop(): Promise<void> {
         await this.context?.close().catch(() => undefined);
         for (const child of this.processes) {
@@ -162,6 +165,21 @@ export class Session {
                 }
             }
         }
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        rmSync(LOGS, { recursive: true, force: true });
+        mkdirSync(LOGS, { recursive: true });
+        for (const [from, to] of [
+            [path.join(this.userData, 'logs'), 'vscode'],
+            [path.join(this.home, 'state', 'plansearch', 'log'), 'server'],
+        ]) {
+            if (existsSync(from)) {
+                cpSync(from, path.join(LOGS, to), { recursive: true });
+            }
+        }
+        for (const name of readdirSync(this.run).filter((file) => file.endsWith('.log'))) {
+            cpSync(path.join(this.run, name), path.join(LOGS, name));
+        }
+        rmSync(this.run, { recursive: true, force: true });
     }
 
     private env(): NodeJS.ProcessEnv {
@@ -196,7 +214,7 @@ export class Session {
     /** Start the model server; resolves to its port. Its calls are collected in `calls`. */
     private startModel(): Promise<number> {
         const python = required('PYTHON');
-        const child = this.spawn(python, [path.join(__dirname, 'fake_model.py'), KEY], 'fake-model');
+        const child = this.spawn(python, [path.join(import.meta.dirname, 'fake_model.py'), KEY], 'fake-model');
         return new Promise((resolve, reject) => {
             const timer = setTimeout(() => reject(new Error('the model server did not start')), STARTUP_MS);
             createInterface({ input: child.stdout! }).on('line', (line) => {

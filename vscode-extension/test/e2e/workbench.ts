@@ -5,7 +5,11 @@ import type { Locator, Page } from 'playwright-core';
 export const UI_MS = 20_000;
 
 export class Workbench {
-    constructor(readonly page: Page) {}
+    readonly page: Page;
+
+    constructor(page: Page) {
+        this.page = page;
+    }
 
     async openFile(name: string): Promise<void> {
         await this.page.locator('.explorer-folders-view .monaco-list-row', { hasText: new RegExp(`^${name.replaceAll('.', '\\.')}$`) }).dblclick();

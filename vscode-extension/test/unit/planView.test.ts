@@ -1,7 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
 
-import { fenced, planMarkdown } from '../../src/planView';
-import type { CandidateItem } from '../../src/protocol';
+import { fenced, planMarkdown } from '../../src/planView.ts';
+import type { CandidateItem } from '../../src/protocol.ts';
 
 const ITEM: CandidateItem = {
     id: 'c7',
@@ -27,22 +28,23 @@ const ITEM: CandidateItem = {
 describe('planMarkdown', () => {
     it('has the tests, the plan in its order, and the code', () => {
         const page = planMarkdown(ITEM, 'merge');
-        expect(page.startsWith('# merge: candidate c7\n\nRank 2.\n\n## Tests\n\n- Fails: 3/4 of test_intervals.py')).toBe(true);
-        expect(page).toContain('First failure:\n\n```text\ntest_intervals.py::test_touching');
-        expect(page).toContain('## Observations\n\n- Sorting by start helps\n- Touching intervals merge');
-        expect(page).not.toContain('## Criticism');
+        assert.ok(page.startsWith('# merge: candidate c7\n\nRank 2.\n\n## Tests\n\n- Fails: 3/4 of test_intervals.py\n- fails 1 trusted test'), page);
+        assert.ok(page.includes('First failure:\n\n```text\ntest_intervals.py::test_touching'), page);
+        assert.ok(page.includes('## Observations\n\n- Sorting by start helps\n- Touching intervals merge\n'), page);
+        assert.ok(!page.includes('## Criticism'));
         const order = ['## Sketch', '## Fixed sketch', '## Pseudocode', '## Code'].map((title) => page.indexOf(title));
-        expect(order).toEqual([...order].sort((a, b) => a - b));
-        expect(page).toContain('````text\nfor x in xs:\n    ```odd```\n````');
-        expect(page).toContain('```python\ndef merge(xs):\n    return sorted(xs)\n```');
+        assert.ok(order[0] > 0);
+        assert.deepEqual(order, [...order].sort((a, b) => a - b));
+        assert.ok(page.includes('````text\nfor x in xs:\n    ```odd```\n````'), page);
+        assert.ok(page.endsWith('```python\ndef merge(xs):\n    return sorted(xs)\n```\n'), page);
     });
 
     it('says when a candidate was neither ranked nor tested', () => {
         const page = planMarkdown({ ...ITEM, rank: null, tested: false }, 'merge');
-        expect(page).toContain('Not ranked.\n\n## Tests\n\nNot tested.');
+        assert.ok(page.includes('Not ranked.\n\n## Tests\n\nNot tested.'), page);
     });
 
     it('fences text longer than any backtick run inside it', () => {
-        expect(fenced('a ``` b', 'md')).toBe('````md\na ``` b\n````');
+        assert.equal(fenced('a ``` b', 'md'), '````md\na ``` b\n````');
     });
 });

@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
 
-import { functionAt, indented } from '../../src/preview';
+import { functionAt, indented } from '../../src/preview.ts';
 
 const SOURCE = `import math
 
@@ -24,25 +25,25 @@ x = 1
 
 describe('functionAt', () => {
     it('finds the function from its body or its header, without trailing blank lines', () => {
-        expect(functionAt(SOURCE, 5)).toEqual({ start: 3, end: 6, indent: '' });
-        expect(functionAt(SOURCE, 3)).toEqual({ start: 3, end: 6, indent: '' });
+        assert.deepEqual(functionAt(SOURCE, 5), { start: 3, end: 6, indent: '' });
+        assert.deepEqual(functionAt(SOURCE, 3), { start: 3, end: 6, indent: '' });
     });
 
     it('follows a header over several lines and a nested body', () => {
-        expect(functionAt(SOURCE, 14)).toEqual({ start: 9, end: 15, indent: '    ' });
-        expect(functionAt(SOURCE, 11)).toEqual({ start: 9, end: 15, indent: '    ' });
+        assert.deepEqual(functionAt(SOURCE, 14), { start: 9, end: 15, indent: '    ' });
+        assert.deepEqual(functionAt(SOURCE, 11), { start: 9, end: 15, indent: '    ' });
     });
 
     it('takes a one-line function, and nothing outside a function', () => {
-        expect(functionAt(SOURCE, 16)).toEqual({ start: 16, end: 17, indent: '    ' });
-        expect(functionAt(SOURCE, 0)).toBeUndefined();
-        expect(functionAt(SOURCE, 15)).toBeUndefined();
-        expect(functionAt(SOURCE, 17)).toBeUndefined();
+        assert.deepEqual(functionAt(SOURCE, 16), { start: 16, end: 17, indent: '    ' });
+        for (const line of [0, 15, 17]) {
+            assert.equal(functionAt(SOURCE, line), undefined, `line ${line}`);
+        }
     });
 });
 
 describe('indented', () => {
     it('indents non-blank lines and drops trailing space', () => {
-        expect(indented('def f():\n\n    return 1\n\n', '    ')).toBe('    def f():\n\n        return 1');
+        assert.equal(indented('def f():\n\n    return 1\n\n', '    '), '    def f():\n\n        return 1');
     });
 });

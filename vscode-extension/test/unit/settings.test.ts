@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
 
-import { explicitValue, interpreterSetting, priceTable, provider, serverSettings, type Settings } from '../../src/settings';
+import { explicitValue, interpreterSetting, priceTable, provider, serverSettings, type Settings } from '../../src/settings.ts';
 
 type Levels = { globalValue?: unknown; workspaceValue?: unknown; workspaceFolderValue?: unknown };
 
@@ -29,7 +30,7 @@ describe('serverSettings', () => {
             },
             { provider: 'anthropic', strategy: 'plansearch' },
         );
-        expect(serverSettings(values, 'plansearch.search')).toEqual({
+        assert.deepEqual(serverSettings(values, 'plansearch.search'), {
             codeActionCommand: 'plansearch.search',
             provider: 'openai',
             budget: 'quick',
@@ -38,34 +39,33 @@ describe('serverSettings', () => {
     });
 
     it('trims strings a person set', () => {
-        expect(explicitValue(settings({ baseUrl: { globalValue: ' http://127.0.0.1:8080/v1 ' } }), 'baseUrl')).toBe(
-            'http://127.0.0.1:8080/v1',
-        );
-        expect(explicitValue(settings({}), 'baseUrl')).toBeUndefined();
+        const values = settings({ baseUrl: { globalValue: ' http://127.0.0.1:8080/v1 ' } });
+        assert.equal(explicitValue(values, 'baseUrl'), 'http://127.0.0.1:8080/v1');
+        assert.equal(explicitValue(settings({}), 'baseUrl'), undefined);
     });
 });
 
 describe('interpreterSetting', () => {
     it('expands ~ and ${workspaceFolder}', () => {
-        expect(interpreterSetting(settings({ interpreter: { globalValue: '~/venv/bin/python' } }), '/home/ann', undefined)).toBe(
-            '/home/ann/venv/bin/python',
-        );
+        const inHome = settings({ interpreter: { globalValue: '~/venv/bin/python' } });
+        assert.equal(interpreterSetting(inHome, '/home/ann', undefined), '/home/ann/venv/bin/python');
         const inFolder = settings({ interpreter: { workspaceValue: '${workspaceFolder}/.venv/bin/python' } });
-        expect(interpreterSetting(inFolder, '/home/ann', '/work/project')).toBe('/work/project/.venv/bin/python');
-        expect(interpreterSetting(settings({ interpreter: { globalValue: '~ann/python' } }), '/home/me', undefined)).toBe('~ann/python');
+        assert.equal(interpreterSetting(inFolder, '/home/ann', '/work/project'), '/work/project/.venv/bin/python');
+        const otherHome = settings({ interpreter: { globalValue: '~ann/python' } });
+        assert.equal(interpreterSetting(otherHome, '/home/me', undefined), '~ann/python');
     });
 
     it('is undefined when unset or blank (the Python extension decides then)', () => {
-        expect(interpreterSetting(settings({}), '/home/ann', undefined)).toBeUndefined();
-        expect(interpreterSetting(settings({ interpreter: { globalValue: '' } }), '/home/ann', undefined)).toBeUndefined();
+        assert.equal(interpreterSetting(settings({}), '/home/ann', undefined), undefined);
+        assert.equal(interpreterSetting(settings({ interpreter: { globalValue: '' } }), '/home/ann', undefined), undefined);
     });
 });
 
 describe('the rest', () => {
     it('reads the price table and the provider, with their defaults', () => {
-        expect(priceTable(settings({}))).toEqual({});
-        expect(priceTable(settings({}, { pricing: { m: { input: 1, output: 2 } } }))).toEqual({ m: { input: 1, output: 2 } });
-        expect(provider(settings({}))).toBe('anthropic');
-        expect(provider(settings({ provider: { globalValue: 'openai' } }))).toBe('openai');
+        assert.deepEqual(priceTable(settings({})), {});
+        assert.deepEqual(priceTable(settings({}, { pricing: { m: { input: 1, output: 2 } } })), { m: { input: 1, output: 2 } });
+        assert.equal(provider(settings({})), 'anthropic');
+        assert.equal(provider(settings({ provider: { globalValue: 'openai' } })), 'openai');
     });
 });
