@@ -11,10 +11,12 @@ from pathlib import Path
 
 import platformdirs
 from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
 
 from plansearch.config import KEY_ENV_VARS
 
 from .secrets import KeyStore, Redactor
+from .wire import RequestFailed
 
 LOGGERS = ("plansearch_lsp", "plansearch")
 """Loggers whose records reach the client; pygls's own stay in the file."""
@@ -29,6 +31,15 @@ _LEVELS = {
 def default_log_path() -> Path:
     """``lsp.log`` in the user log directory."""
     return Path(platformdirs.user_log_dir("plansearch")) / "lsp.log"
+
+
+class _AnsweredErrors(logging.Filter):
+    """Drops pygls's tracebacks of errors a request answered on purpose (bad params, a
+    search that cannot run): the client got the message, the log needs no traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, RequestFailed | JsonRpcInvalidParams)
 
 
 class ClientLogHandler(logging.Handler):
@@ -73,6 +84,7 @@ def configure(
         path.parent.mkdir(parents=True, exist_ok=True)
         file = logging.FileHandler(path, encoding="utf-8")
         file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        file.addFilter(_AnsweredErrors())
         handlers.append(file)
         root = logging.getLogger()
         root.setLevel(logging.WARNING)

@@ -26,7 +26,7 @@ from plansearch.config import Settings
 from plansearch.events import CandidateReady, CandidateTested, SearchEvent
 from plansearch.execution import Executor, ExecutorError, SandboxUnavailable
 from plansearch.execution.model import TestCase
-from plansearch.models.errors import ModelError
+from plansearch.models.errors import MissingKeyError, ModelError
 from plansearch.models.factory import make_provider
 from plansearch.problem import ProblemError
 from plansearch.result import Candidate, SearchResult
@@ -130,7 +130,10 @@ class SearchJob:
         finally:
             if self._opening is not None:
                 self._opening.cancel()  # a token the client has not granted yet: unneeded
-        self.progress.end(_summary(self.result))
+        summary = _summary(self.result)
+        self.progress.end(summary)
+        logger.info("search %s ended: %s%s", self.id, summary,
+                    f": {self.result.message}" if self.result.errors else "")
         return self.summary()
 
     async def _search_on_engine(self, home: asyncio.AbstractEventLoop) -> SearchResult:
@@ -300,6 +303,9 @@ def start(ls: PlanSearchServer, params: GenerateParams) -> SearchJob:
         job = SearchJob(ls, target, settings, workspace, params.partial_result_token)
     except ValidationError as error:
         raise RequestFailed(f"the settings are not valid: {error}") from None
+    except MissingKeyError as error:
+        raise RequestFailed(f"{error.message}\nIn the editor, the PlanSearch extension's "
+                            "'Set API key' command keeps one in its secret storage.") from None
     except ModelError as error:
         raise RequestFailed(error.message) from None
     ls.searches.add(job)
