@@ -138,6 +138,7 @@ class ForkServer:
                 "pid": os.getpid(),
                 "pid1": self._pid1,
                 "process_limit": "watchdog" if self._watchdog else "rlimit",
+                "home_hidden": self._config["filesystem"]["home"] is not None,
             }
         )
         while (message := self._next_command()) is not None:

@@ -63,6 +63,7 @@ class IsolationReport(BaseModel):
 
     level: IsolationLevel
     filesystem: bool
+    home_hidden: bool
     network: bool
     processes: bool
     process_limit: Literal["rlimit", "watchdog"]
@@ -75,6 +76,8 @@ class IsolationReport(BaseModel):
         off = []
         if not self.filesystem:
             off.append("the user's files are writable and readable (no read-only file system)")
+        elif not self.home_hidden:
+            off.append("the home directory is readable (read-only)")
         if not self.network:
             off.append("the network is reachable")
         if not self.processes:
@@ -89,7 +92,8 @@ class IsolationReport(BaseModel):
 
         lines = [
             f"sandbox level: {self.level}",
-            f"  [{mark(self.filesystem)}] file system read-only, home directory hidden",
+            f"  [{mark(self.filesystem)}] file system read-only",
+            f"  [{mark(self.home_hidden)}] home directory hidden (but for the paths needed)",
             f"  [{mark(self.network)}] no network",
             f"  [{mark(self.processes)}] separate process space (PID namespace)",
             f"  [{mark(self.environment)}] environment scrubbed (no keys or tokens)",
@@ -116,6 +120,7 @@ def report_for(level: IsolationLevel, ready: Message, notes: Sequence[str]) -> I
     return IsolationReport(
         level=level,
         filesystem=sandboxed,
+        home_hidden=sandboxed and bool(ready.get("home_hidden")),
         network=sandboxed,
         processes=sandboxed,
         process_limit=ready.get("process_limit", "rlimit"),
