@@ -58,7 +58,7 @@ async def _choose(ls: PlanSearchServer, outcome: GenerateResult) -> str | None:
     """The id of the candidate the user picks, or None."""
     titles: dict[str, str] = {}
     for position, item in enumerate(outcome.candidates[:MAX_CHOICES], start=1):
-        title = f"#{position} [{item.tally}] {item.headline}"
+        title = f"{position}. [{item.tally}] {item.headline}"
         if len(title) > _TITLE_LENGTH:
             title = title[: _TITLE_LENGTH - 3] + "..."
         titles[title] = item.id

@@ -82,8 +82,8 @@ async def test_plain_clients_choose_from_a_menu(client: Client) -> None:
     assert "6 candidates for area" in menu.message
     titles = [item.title for item in menu.actions or []]
     assert len(titles) == 6
-    assert titles[0].startswith("#1 [1/1 docstring examples] fix reply")
-    assert titles[-1].startswith("#6 [0/1 docstring examples] sketch reply")
+    assert titles[0].startswith("1. [1/1 docstring examples] fix reply")
+    assert titles[-1].startswith("6. [0/1 docstring examples] sketch reply")
     assert "return math.pi * r * r" in client.text(uri)
     assert client.editor.progress, "the search showed progress"
 
