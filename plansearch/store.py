@@ -121,7 +121,7 @@ def default_store_path(workspace: Path) -> Path:
 
 def fingerprint(function_source: str) -> str:
     """A hash of the first function in `function_source` that ignores layout, comments, the
-    docstring and decorators, but not what the code does.
+    docstring, decorators and signature annotations, but not what the code does.
 
     The source may be indented (a method cut out of a class). Raises ValueError when it is
     not Python or defines no function.
@@ -474,13 +474,19 @@ def _hash(node: FunctionNode) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+_SIGNATURE_TYPES = (ast.arg, ast.FunctionDef, ast.AsyncFunctionDef)
+_TYPE_FIELDS = frozenset({"annotation", "returns", "type_comment"})
+
+
 def _canonical(value: object) -> object:
-    """A JSON-able form of an AST: node types and non-empty fields, no line numbers."""
+    """A JSON-able form of an AST: node types and non-empty fields, no line numbers, no
+    type annotations of parameters and returns (applying keeps the stub's signature)."""
     if isinstance(value, ast.AST):
         fields = {
             name: _canonical(field)
             for name, field in ast.iter_fields(value)
             if field is not None and field != []
+            and not (isinstance(value, _SIGNATURE_TYPES) and name in _TYPE_FIELDS)
         }
         return [type(value).__name__, fields]
     if isinstance(value, list):
