@@ -43,7 +43,9 @@ export class Commands implements vscode.Disposable {
         if (client === undefined) {
             return;
         }
-        this.last?.dispose();
+        if (this.last?.running === false) {
+            this.last.dispose(); // a search still running is left to finish, its picker usable
+        }
         const search = new Search(this.services, where);
         this.last = search;
         await search.run(client);
