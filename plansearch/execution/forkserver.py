@@ -281,6 +281,7 @@ class ForkServer:
         if self._watchdog or pidfd is None:
             interval = WATCHDOG_INTERVAL
         end.running_since = time.monotonic()  # the import is timed like a test
+        next_look = end.running_since + PROGRESS_INTERVAL
         per_test = limits["test_timeout"] + GRACE
         try:
             while True:
@@ -304,10 +305,13 @@ class ForkServer:
                         if not self._drain(decoder, end):
                             end.reason = "protocol"
                         return end
-                if not self._drain(decoder, end):
-                    end.reason = "protocol"
-                    _kill(pid)
-                    break
+                # the child's reports: now and then, and always before a deadline is judged
+                if time.monotonic() >= min(next_look, deadline):
+                    next_look = time.monotonic() + PROGRESS_INTERVAL
+                    if not self._drain(decoder, end):
+                        end.reason = "protocol"
+                        _kill(pid)
+                        break
                 if self._watchdog and self._too_many_processes(limits["processes"]):
                     end.reason = "processes"
                     _kill(pid)
