@@ -393,6 +393,24 @@ async def test_candidate_wall_time_is_enforced_from_outside(executor: Executor) 
     assert "not run" in result.outcomes[-1].message
 
 
+@module_loop
+async def test_each_test_gets_its_own_time(executor: Executor) -> None:
+    source = (
+        "import signal, time\n"
+        "def f(seconds, stubborn=False):\n"
+        "    if stubborn:\n"
+        "        signal.signal(signal.SIGALRM, signal.SIG_IGN)\n"
+        "    time.sleep(seconds)\n"
+        "    return 1\n"
+    )
+    limits = Limits(test_timeout=0.6, candidate_timeout=10.0)
+    tests = [value_test("f(0.35)", "1", f"quick{i}") for i in range(4)]
+    tests.insert(2, value_test("f(5, stubborn=True)", "1", "stuck"))
+    result = await executor.run(program(source), tests, limits=limits)
+    assert statuses(result) == [S.PASS, S.PASS, S.TIMEOUT, S.PASS, S.PASS]
+    assert "killed" in result.outcomes[2].message
+
+
 def test_limits_are_validated() -> None:
     with pytest.raises(ValidationError):
         Limits(test_timeout=0)
