@@ -50,6 +50,8 @@ const SET_KEY = 'Set API Key';
 export class Search implements vscode.Disposable {
     readonly candidates = new CandidateList();
     result: GenerateResult | undefined;
+    /** Why the search failed, if it did. */
+    private failure: string | undefined;
     private label: string;
     private stage = 'starting';
     private readonly cancellation = new vscode.CancellationTokenSource();
@@ -72,7 +74,7 @@ export class Search implements vscode.Disposable {
     }
 
     get running(): boolean {
-        return this.result === undefined;
+        return this.result === undefined && this.failure === undefined;
     }
 
     /** Run to the end (or the cancellation); never throws: failures are shown. */
@@ -111,7 +113,9 @@ export class Search implements vscode.Disposable {
 
     /** Show the picker again (after it was closed). */
     pick(): void {
-        if (!this.picker.visible) {
+        if (this.failure !== undefined) {
+            void vscode.window.showErrorMessage(`PlanSearch: the last search failed: ${this.failure}`);
+        } else if (!this.picker.visible) {
             this.picker.show(this.title(), this.candidates.items, this.running);
         }
     }
@@ -169,6 +173,7 @@ export class Search implements vscode.Disposable {
 
     private async fail(error: unknown): Promise<void> {
         const message = error instanceof Error ? error.message : String(error);
+        this.failure = message;
         this.picker.dispose();
         this.services.status.failed(message);
         this.services.log.error(`the search for ${this.label} failed: ${message}`);

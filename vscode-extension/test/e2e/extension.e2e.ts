@@ -14,6 +14,8 @@ import {
     AREA_DOC,
     AREA_HEADER,
     AREA_STUB,
+    DIAMETER,
+    DIAMETER_STUB,
     KEY,
     PERIMETER,
     PERIMETER_STUB,
@@ -124,7 +126,7 @@ describe('PlanSearch in VS Code', () => {
         await bench.save();
         await session.screenshot('applied');
         const text = readFileSync(path.join(session.workspace, 'geometry.py'), 'utf8');
-        assert.equal(text, `${PREFIX}${AREA_HEADER}${AREA_DOC}    return ${RIGHT}\n${PERIMETER}`);
+        assert.equal(text, `${PREFIX}${AREA_HEADER}${AREA_DOC}    return ${RIGHT}\n${PERIMETER}${DIAMETER}    ...\n`);
         assert.equal(await bench.statusItem(/PlanSearch: [\d.]+k? tokens · ≈\$[\d.]+ \(completed\)/).count(), 1);
     });
 
@@ -152,8 +154,26 @@ describe('PlanSearch in VS Code', () => {
         await bench.runCommand('View: Close Editor');
     });
 
-    step('cancels a running search from its notification, and the search stops', async () => {
+    step('streams candidates into the picker; Enter during the search stops it and applies', async () => {
         await bench.openFile('geometry.py');
+        await bench.goTo(DIAMETER_STUB);
+        await bench.runCommand('PlanSearch: Generate');
+        await bench.quickRow(/^1\. .*docstring examples/).waitFor({ timeout: SEARCH_MS });
+        assert.match(await bench.quickTitle().innerText(), /^PlanSearch: diameter: (?!.*\((completed|cancelled)\))/);
+        await session.screenshot('picker-streaming-diameter');
+        await session.page.keyboard.press('Enter');
+
+        await bench.line('return 2 * r').waitFor({ timeout: UI_MS });
+        await bench.statusItem('(cancelled)').waitFor({ timeout: UI_MS });
+        await bench.save();
+        await session.screenshot('diameter-applied');
+        const text = readFileSync(path.join(session.workspace, 'geometry.py'), 'utf8');
+        assert.ok(text.endsWith(`${DIAMETER}    return 2 * r\n`), text);
+        const kept = /search \w+ for diameter: (\d+) candidates \(cancelled\)/.exec(session.outputChannel());
+        assert.ok(kept && Number(kept[1]) >= 1 && Number(kept[1]) < 6, kept?.[0]);
+    });
+
+    step('cancels a running search from its notification, and the search stops', async () => {
         await bench.goTo(PERIMETER_STUB);
         await bench.runCommand('PlanSearch: Generate');
         const progress = bench.toast(/perimeter: /);

@@ -23,10 +23,12 @@ export const AREA_HEADER = 'def area(r: float) -> float:\n';
 export const AREA_DOC = '    """Area of a circle of radius r.\n\n    >>> area(1.0)\n    3.141592653589793\n    """\n';
 export const PERIMETER =
     '\n\ndef perimeter(r: float) -> float:\n    """Perimeter of a circle of radius r.\n\n    >>> perimeter(1.0)\n    6.283185307179586\n    """\n    ...\n';
-export const STUB_TEXT = PREFIX + AREA_HEADER + AREA_DOC + '    ...\n' + PERIMETER;
-/** The line (1-based) and column of `area`'s `...`, and of `perimeter`'s. */
+export const DIAMETER = '\n\ndef diameter(r: float) -> float:\n    """Diameter of a circle of radius r.\n\n    >>> diameter(1.0)\n    2.0\n    """\n';
+export const STUB_TEXT = `${PREFIX}${AREA_HEADER}${AREA_DOC}    ...\n${PERIMETER}${DIAMETER}    ...\n`;
+/** The line (1-based) and column of the `...` of `area`, `perimeter` and `diameter`. */
 export const AREA_STUB = '11:5';
 export const PERIMETER_STUB = '20:5';
+export const DIAMETER_STUB = '29:5';
 const TESTS = `import math
 
 from geometry import area
@@ -63,6 +65,7 @@ export class Session {
 
     /** The model server, the workspace, code-server with the extension, and a browser on it. */
     async start(interpreter: string): Promise<void> {
+        rmSync(SCREENSHOTS, { recursive: true, force: true });
         const modelPort = await this.startModel();
         mkdirSync(this.workspace, { recursive: true });
         writeFileSync(path.join(this.workspace, 'geometry.py'), STUB_TEXT);
