@@ -263,6 +263,9 @@ export class Search implements vscode.Disposable {
             preview: true,
             preserveFocus: true,
         });
+        if (!this.picker.visible) {
+            await closePreviews(); // the picker closed while the diff was opening
+        }
     }
 }
 

@@ -83,6 +83,9 @@ describe('PlanSearch in VS Code', () => {
     });
 
     step('keeps the API key from "Set API Key" and hands it to the server', async () => {
+        await bench.runCommand('Developer: Set Log Level...');
+        await bench.quickRow(/^PlanSearch/).click();
+        await bench.quickRow(/^Trace/).click();
         await bench.runCommand('PlanSearch: Set API Key');
         await bench.quickRow('anthropic').waitFor({ timeout: UI_MS });
         await session.page.keyboard.press('Enter');
@@ -112,7 +115,7 @@ describe('PlanSearch in VS Code', () => {
         await session.screenshot('picker-done');
 
         await session.page.keyboard.press('ArrowDown');
-        const diff = session.page.locator('.tab', { hasText: /area: now ↔ candidate \w+/ });
+        const diff = bench.previewTab('area');
         await diff.waitFor({ timeout: UI_MS });
         const sides = session.page.locator('.monaco-diff-editor');
         await sides.locator('.editor.original .view-line', { hasText: 'def area(r: float) -> float:' }).waitFor({ timeout: UI_MS });
@@ -121,8 +124,8 @@ describe('PlanSearch in VS Code', () => {
         await session.page.keyboard.press('ArrowUp');
         await session.page.keyboard.press('Enter');
 
-        await bench.line(`return ${RIGHT}`).waitFor({ timeout: UI_MS });
         await diff.waitFor({ state: 'detached', timeout: UI_MS });
+        await bench.line(`return ${RIGHT}`).waitFor({ timeout: UI_MS });
         await bench.save();
         await session.screenshot('applied');
         const text = readFileSync(path.join(session.workspace, 'geometry.py'), 'utf8');
@@ -163,8 +166,9 @@ describe('PlanSearch in VS Code', () => {
         await session.screenshot('picker-streaming-diameter');
         await session.page.keyboard.press('Enter');
 
-        await bench.line('return 2 * r').waitFor({ timeout: UI_MS });
         await bench.statusItem('(cancelled)').waitFor({ timeout: UI_MS });
+        await bench.previewTab('diameter').waitFor({ state: 'detached', timeout: UI_MS });
+        await bench.line('return 2 * r').waitFor({ timeout: UI_MS });
         await bench.save();
         await session.screenshot('diameter-applied');
         const text = readFileSync(path.join(session.workspace, 'geometry.py'), 'utf8');
@@ -192,7 +196,9 @@ describe('PlanSearch in VS Code', () => {
     });
 
     step('never writes the key to settings, logs or the output channel', async () => {
-        assert.ok(session.outputChannel().includes('API key for anthropic received'));
+        const output = session.outputChannel();
+        assert.ok(output.includes('API key for anthropic received'), output);
+        assert.match(output, /Sending notification 'plansearch\/setApiKey'[\s\S]*"key": "\[redacted\]"/);
         const leaks = filesUnder(session.run)
             .filter((file) => !file.startsWith(path.join(session.run, 'browser')))
             .filter((file) => readFileSync(file).includes(KEY));

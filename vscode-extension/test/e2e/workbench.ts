@@ -58,9 +58,18 @@ export class Workbench {
         return this.page.locator('.statusbar-item', { hasText: text });
     }
 
-    /** The editor line holding `text`. */
+    /** The line holding `text` in the active editor (not in a diff). */
     line(text: string): Locator {
-        return this.page.locator('.editor-instance .view-lines .view-line', { hasText: text }).first();
+        return this.page
+            .locator('.editor-instance')
+            .filter({ hasNot: this.page.locator('.monaco-diff-editor') })
+            .locator('.view-lines .view-line', { hasText: text })
+            .first();
+    }
+
+    /** The tab of a candidate's preview diff. */
+    previewTab(name: string): Locator {
+        return this.page.locator('.tab', { hasText: new RegExp(`${name}: now ↔ candidate \\w+`) });
     }
 
     async save(): Promise<void> {
