@@ -25,7 +25,7 @@ def at_stub(uri: str, **extra: Any) -> dict[str, Any]:
     return {"textDocument": {"uri": uri}, "position": {"line": 4, "character": 4}, **extra}
 
 
-async def until(condition: Callable[[], object], seconds: float = 15.0) -> None:
+async def until(condition: Callable[[], object], seconds: float = 30.0) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
         assert time.monotonic() < deadline, "timed out waiting"

@@ -40,11 +40,11 @@ async def test_configuration_is_read_checked_and_reread_on_change(
                                      section="plansearch")
         client.lsp.workspace_did_change_configuration(
             types.DidChangeConfigurationParams(settings=None))
-        await client.responsive()
-        second = await client.request(GENERATE, at_stub(uri))
-        assert len(second["candidates"]) == 4
+        await until(lambda: len(client.lsp.messages) == 2)  # the settings were read again
         assert "plansearch.budget: Input should be 'quick', 'default' or 'full'" \
                in client.lsp.messages[-1].message
+        second = await client.request(GENERATE, at_stub(uri))
+        assert len(second["candidates"]) == 4
         override = await client.request(GENERATE, at_stub(uri, overrides={"maxCandidates": 1}))
         assert len(override["candidates"]) == 1
         with pytest.raises(JsonRpcException) as error:

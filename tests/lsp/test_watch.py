@@ -39,7 +39,7 @@ async def test_a_changed_test_file_reranks_the_run_and_hover_follows(
 
     tests.write_text(TESTS.format(expected=WRONG), encoding="utf-8")
     notifications = client.editor.notifications
-    await until(lambda: notifications.get("plansearch/rankingChanged"), seconds=20)
+    await until(lambda: notifications.get("plansearch/rankingChanged"), seconds=40)
     (changed,) = notifications["plansearch/rankingChanged"]
     assert changed["runId"] == result["runId"] and changed["uri"] == uri
     assert changed["qualname"] == "area" and changed["testFile"] == "tests/test_geometry.py"
