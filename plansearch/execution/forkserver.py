@@ -255,19 +255,21 @@ class ForkServer:
             rlimits=self._rlimits_for(limits),
             program_code=program_code,
         )
+        first_pid = _last_pid() if self._watchdog and self._pid1 else None
         pid = os.fork()
         if pid == 0:  # the child closes every descriptor but its report pipe
             harness.run_child(request, start, setup)
         with contextlib.suppress(OSError):  # the child does the same; whoever is first wins
             os.setpgid(pid, pid)
         end = _ChildEnd(first=start, count=len(request["tests"]))
-        return self._watch(end, request["id"], pid, limits, wall_deadline)
+        return self._watch(end, request["id"], pid, first_pid, limits, wall_deadline)
 
     def _watch(
         self,
         end: _ChildEnd,
         run_id: int,
         pid: int,
+        first_pid: int | None,
         limits: Message,
         wall_deadline: float,
     ) -> _ChildEnd:
@@ -312,7 +314,7 @@ class ForkServer:
                         end.reason = "protocol"
                         _kill(pid)
                         break
-                if self._watchdog and self._too_many_processes(limits["processes"]):
+                if self._watchdog and self._too_many_processes(limits["processes"], first_pid):
                     end.reason = "processes"
                     _kill(pid)
                     self._kill_descendants()
@@ -375,9 +377,13 @@ class ForkServer:
             self._rlimits[key] = harness.rlimits_for(limits, nproc)
         return self._rlimits[key]
 
-    def _too_many_processes(self, limit: int) -> bool:
-        """Whether more than `limit` processes run below this server."""
-        if self._pid1:  # all but this one, in this PID namespace
+    def _too_many_processes(self, limit: int, first_pid: int | None) -> bool:
+        """Whether more than `limit` processes run below this server. In a PID namespace, a
+        look at the last PID handed out usually shows at once that few were started since
+        `first_pid`; only otherwise are the processes counted."""
+        if self._pid1:
+            if first_pid is not None and (_last_pid() or 0) - first_pid <= limit:
+                return False
             return sum(name.isdigit() for name in os.listdir("/proc")) - 1 > limit
         return len(_descendants(enough=limit)) > limit
 
@@ -567,6 +573,20 @@ def _kill(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
     with contextlib.suppress(OSError):
         os.kill(pid, signal.SIGKILL)
+
+
+def _last_pid() -> int | None:
+    """The PID this PID namespace handed out last (None if the kernel does not say)."""
+    try:
+        fd = os.open("/proc/sys/kernel/ns_last_pid", os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        return int(os.read(fd, 32))
+    except ValueError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def _descendants(enough: int | None = None) -> list[int]:
