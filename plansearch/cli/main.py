@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from plansearch_lsp.cli import add_serve_parser, run_serve
 from rich.console import Console
 from rich.logging import RichHandler
 
@@ -55,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = commands.add_parser("doctor", help="check the installation, provider and sandbox")
     add_settings_arguments(doctor)
 
+    add_serve_parser(commands)
+
     commands.add_parser("schema", help="print the JSON schema of `solve --json` output")
     add_watch_parser(commands)
     return parser
@@ -85,6 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from plansearch.cli.doctor import run_doctor
 
             return run_doctor(settings_from_args(args))
+        if args.command == "serve":
+            return int(run_serve(args))
         if args.command == "watch":
             return run_watch(args, settings_from_args(args))
         if args.command == "schema":
