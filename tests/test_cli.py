@@ -284,3 +284,32 @@ def test_doctor_reports_the_sandbox_and_the_missing_key(workspace: Path) -> None
     with_key = plansearch("doctor", cwd=workspace, env={**cli_env(), "ANTHROPIC_API_KEY": "x"})
     assert with_key.returncode == 0, with_key.stdout
     assert "key set" in with_key.stdout and "x" not in with_key.stdout.split("key set")[1][:3]
+
+
+def test_serve_over_tcp_answers_initialize(workspace: Path) -> None:
+    import re
+    import socket
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "plansearch", "serve", "--tcp", "127.0.0.1:0"], cwd=workspace,
+        env=cli_env(), stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        assert process.stderr is not None
+        line = process.stderr.readline()
+        match = re.search(r"127\.0\.0\.1:(\d+)", line)
+        assert match, line
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                           "params": {"processId": None, "rootUri": None, "capabilities": {}}})
+        with socket.create_connection(("127.0.0.1", int(match.group(1))), timeout=20) as conn:
+            conn.sendall(f"Content-Length: {len(body)}\r\n\r\n{body}".encode())
+            received = b""
+            while b'"capabilities"' not in received:
+                chunk = conn.recv(65536)
+                assert chunk, received
+                received += chunk
+        assert b"codeActionProvider" in received
+    finally:
+        process.kill()
+        process.wait(timeout=10)
