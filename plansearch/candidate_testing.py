@@ -81,8 +81,9 @@ class CandidateTester:
     async def _run(self, candidate: Candidate) -> CandidateRun:
         if not self.tests:
             return CandidateRun(outcomes=[])
-        try:
-            program = candidate_program(self.problem, candidate.code, self.module_source)
+        try:  # splicing a large module takes tens of ms: keep it off the event loop
+            program = await asyncio.to_thread(
+                candidate_program, self.problem, candidate.code, self.module_source)
         except SpliceError as error:
             return _all_failed(self.tests, f"the candidate cannot be put in the module: {error}")
         return await self.executor.run(program, self.tests)
