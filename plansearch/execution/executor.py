@@ -227,7 +227,12 @@ class Executor:
         task.add_done_callback(self._restarts.discard)
 
     async def _restart(self, old: Worker) -> None:
-        await old.kill()
+        killing = asyncio.ensure_future(old.kill())
+        try:
+            await asyncio.shield(killing)
+        except asyncio.CancelledError:
+            await killing  # closing the executor: the old worker still goes, completely
+            raise
         for attempt in range(_RESTART_ATTEMPTS):
             if self._closed:
                 return

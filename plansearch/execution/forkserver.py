@@ -33,9 +33,9 @@ from plansearch.execution.protocol import (
 )
 
 GRACE = 0.5
-# where RLIMIT_NPROC does not bind, the process count is looked at after 5 ms, then at
+# where RLIMIT_NPROC does not bind, the process count is looked at after 2 ms, then at
 # doubling intervals up to 20 ms: a fork bomb starts at once, most candidates end sooner
-WATCHDOG_FIRST = 0.005
+WATCHDOG_FIRST = 0.002
 WATCHDOG_LAST = 0.02
 PROGRESS_INTERVAL = 0.05
 PIPE_SIZE = 1 << 20
