@@ -47,7 +47,7 @@ def collect_tests(
 
 
 def describe(tests: list[TestCase]) -> str:
-    """e.g. '3 docstring examples, 12 tests from tests/test_fn.py'."""
+    """How many tests come from each source, e.g. '3 from docstring, 12 from tests/t.py'."""
     counts = Counter(test.source for test in tests)
     if not counts:
         return "no tests"

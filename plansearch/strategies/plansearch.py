@@ -24,7 +24,7 @@ from itertools import combinations
 
 from plansearch.budget import TreeShape, tree_shape
 from plansearch.config import Settings
-from plansearch.context import Answer, BranchFailed, BudgetExhausted, SearchContext, Stage
+from plansearch.context import BranchFailed, BudgetExhausted, SearchContext, Stage
 from plansearch.models.base import Message, Usage
 from plansearch.parsing import parse_observation_list
 from plansearch.problem import Problem
@@ -121,7 +121,6 @@ class PlanSearch(StrategyBase):
         conversation = [Message(role="user", content=first)]
         usage = Usage()
         depth = node.depth
-        replies: list[Answer] = []
         try:
             for follow_up in (prompts.LIST_ONLY, prompts.FILTER_USEFUL):
                 answer = await self.ask(ctx, Stage.OBSERVATIONS, conversation, after=depth)
@@ -129,7 +128,6 @@ class PlanSearch(StrategyBase):
                     ctx.drop_branch(Stage.OBSERVATIONS, "empty observations reply",
                                     parse_failure=True)
                     return None
-                replies.append(answer)
                 usage, depth = usage + answer.usage, answer.depth
                 conversation += [Message(role="assistant", content=answer.text),
                                  Message(role="user", content=follow_up)]
