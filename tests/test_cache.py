@@ -119,8 +119,9 @@ def test_two_processes_write_one_file(tmp_path: Path) -> None:
         for name in ("a", "b")
     ]
     for writer in writers:
-        assert writer.stdout is not None
-        assert writer.stdout.readline() == "ready\n"
+        assert writer.stdout is not None and writer.stderr is not None
+        line = writer.stdout.readline()
+        assert line == "ready\n", writer.stderr.read()  # stdout closed: the writer died
     for writer in writers:
         _, err = writer.communicate("go\n", timeout=60)
         assert (writer.returncode, err) == (0, "")
