@@ -32,6 +32,7 @@ from plansearch.execution.model import CandidateRun, TestCase
 from plansearch.problem import Problem
 from plansearch.ranking import RankedCandidate, Ranking
 from plansearch.result import Candidate, SearchResult
+from plansearch.sqlite_wal import enable_wal
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_SECONDS = 10.0
@@ -174,7 +175,7 @@ class RunStore:
             raise StoreError(f"cannot open the run store {path}: {error}") from error
         try:
             with self._errors("open"):
-                self._db.execute("PRAGMA journal_mode=WAL")
+                enable_wal(self._db, BUSY_TIMEOUT_SECONDS)
                 self._db.execute("PRAGMA foreign_keys=ON")
             self._prepare()
         except StoreError:

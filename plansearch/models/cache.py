@@ -20,6 +20,7 @@ from types import TracebackType
 from pydantic import ValidationError
 
 from plansearch.models.base import ModelReply, ModelRequest
+from plansearch.sqlite_wal import enable_wal
 
 _BUSY_TIMEOUT_S = 30.0
 
@@ -66,24 +67,11 @@ class ResponseCache:
         try:
             with self._guard():
                 self._conn.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
-                self._set_up()
+                enable_wal(self._conn, _BUSY_TIMEOUT_S)
+                self._conn.execute(_SCHEMA)
         except CacheError:
             self._conn.close()
             raise
-
-    def _set_up(self) -> None:
-        """WAL mode and the table. Two processes creating one new file at once can get
-        "database is locked" here at once, without SQLite's busy handler: try again."""
-        deadline = time.monotonic() + _BUSY_TIMEOUT_S
-        while True:
-            try:
-                self._conn.execute("PRAGMA journal_mode = WAL")
-                self._conn.execute(_SCHEMA)
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
 
     def get(self, identity: str, request: ModelRequest, sample_index: int) -> ModelReply | None:
         """The stored reply (marked `from_cache`), or None."""
