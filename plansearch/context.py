@@ -107,8 +107,8 @@ class SearchContext:
     ) -> Answer:
         """One model call whose inputs came from calls at graph depth `after`.
 
-        Raises BranchFailed, BudgetExhausted or SearchAborted; an empty or cut-off reply
-        is returned (counted), not raised.
+        Raises BranchFailed (the branch is counted as dropped), BudgetExhausted or
+        SearchAborted; an empty or cut-off reply is returned (counted), not raised.
         """
         self._check_budget()
         self._calls_started += 1
@@ -138,8 +138,13 @@ class SearchContext:
             if cached is not None:
                 return cached
 
+        retried = False
+
         def on_retry(error: ModelError, delay: float, attempt: int) -> None:
+            nonlocal retried
+            retried = True
             self.stats.retries += 1
+            self._count_fault(error)
             self.emit(CallRetrying(call_id=call_id, stage=stage.label, reason=error.message,
                                    delay=delay))
 
@@ -153,6 +158,7 @@ class SearchContext:
                 reply = await call_with_retries(attempt, self.retry_policy, on_retry)
             finally:
                 self._sending -= 1
+        self.stats.recovered_calls += int(retried)
         if self.cache is not None:
             await asyncio.to_thread(self.cache.put, identity, request, sample, reply)
         return reply
@@ -176,6 +182,8 @@ class SearchContext:
             self.stats.empty_replies += int(reply.is_empty)
         else:
             self.stats.failed_calls += 1
+            if error is not None:
+                self._count_fault(error)
         depth = after + 1
         self.stats.graph_depth = max(self.stats.graph_depth, depth)
         message = error.message if error is not None else None
@@ -190,6 +198,7 @@ class SearchContext:
         if error is not None:
             if error.fatal or isinstance(error, EndpointUnreachable):
                 raise SearchAborted(error)  # retried already: nothing else will work either
+            self.drop_branch(stage, f"the call failed: {error.message}")
             raise BranchFailed(error.message)
         assert reply is not None
         return Answer(text=reply.text, usage=usage, depth=depth,
@@ -208,6 +217,9 @@ class SearchContext:
             raise BudgetExhausted(self.stop_reason.value)
 
     # ------------------------------------------------------------ bookkeeping
+
+    def _count_fault(self, error: ModelError) -> None:
+        self.stats.faults[error.kind] = self.stats.faults.get(error.kind, 0) + 1
 
     def _note_stage(self, stage: Stage) -> None:
         if stage.label not in self._stages_seen:

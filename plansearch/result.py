@@ -84,6 +84,13 @@ class SearchStats(BaseModel):
     cached_calls: int = Field(0, description="Of those, answered from the response cache.")
     failed_calls: int = Field(0, description="Calls that failed after retries.")
     retries: int = Field(0, description="Retried attempts (429, 529, 5xx, timeouts).")
+    recovered_calls: int = Field(0, description="Calls that failed at first, then succeeded "
+                                 "on a retry.")
+    faults: dict[str, int] = Field(
+        default_factory=dict,
+        description="Failed attempts by kind (rate_limited, overloaded, server_error, "
+        "timed_out, malformed_reply, ...), including those a retry recovered from.",
+    )
     parse_failures: int = Field(0, description="Replies that could not be parsed.")
     dropped_branches: int = Field(0, description="Branches abandoned after failures.")
     truncated_replies: int = Field(0, description="Replies cut off by max_tokens.")
@@ -92,6 +99,28 @@ class SearchStats(BaseModel):
     graph_depth: int = Field(0, description="Longest chain of dependent model calls.")
     usage: Usage = Field(default_factory=Usage)
     wall_seconds: float = 0.0
+
+    def failure_summary(self) -> str | None:
+        """What went wrong with the model calls, in one sentence; None when nothing did."""
+        parts: list[str] = []
+        attempts = sum(self.faults.values())
+        if attempts:
+            kinds = ", ".join(f"{kind.replace('_', ' ')}: {count}"
+                              for kind, count in sorted(self.faults.items(),
+                                                        key=lambda item: (-item[1], item[0])))
+            parts.append(f"{attempts} model {_plural(attempts, 'request')} failed ({kinds})")
+            if self.recovered_calls:
+                parts.append(f"{self.recovered_calls} {_plural(self.recovered_calls, 'call')} "
+                             "recovered on a retry")
+            if self.failed_calls:
+                parts.append(f"{self.failed_calls} {_plural(self.failed_calls, 'call')} "
+                             "failed after retries")
+        if self.empty_replies:
+            parts.append(f"{self.empty_replies} empty {_plural(self.empty_replies, 'reply')}")
+        if self.dropped_branches:
+            parts.append(f"{self.dropped_branches} "
+                         f"{_plural(self.dropped_branches, 'branch')} dropped")
+        return "; ".join(parts) + "." if parts else None
 
 
 class SearchResult(BaseModel):
@@ -128,3 +157,11 @@ class SearchResult(BaseModel):
             return list(self.candidates)
         by_id = {candidate.id: candidate for candidate in self.candidates}
         return [by_id[ranked.candidate_id] for ranked in self.ranking.candidates]
+
+
+def _plural(count: int, word: str) -> str:
+    if count == 1:
+        return word
+    if word.endswith("y"):
+        return word[:-1] + "ies"
+    return word + ("es" if word.endswith("ch") else "s")

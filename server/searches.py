@@ -26,6 +26,7 @@ from plansearch.config import Settings
 from plansearch.events import CandidateReady, CandidateTested, SearchEvent
 from plansearch.execution import Executor, ExecutorError, SandboxUnavailable
 from plansearch.execution.model import TestCase
+from plansearch.models.base import Provider
 from plansearch.models.errors import MissingKeyError, ModelError
 from plansearch.models.factory import make_provider
 from plansearch.problem import ProblemError
@@ -66,7 +67,7 @@ class SearchJob:
     engine loop."""
 
     def __init__(
-        self, ls: PlanSearchServer, target: Target, settings: Settings,
+        self, ls: PlanSearchServer, target: Target, settings: Settings, provider: Provider,
         workspace: Path | None, partial_token: ProgressToken | None,
     ) -> None:
         self.id = uuid.uuid4().hex[:12]
@@ -83,7 +84,7 @@ class SearchJob:
         self._candidates: dict[str, Candidate] = {}
         self._opening: asyncio.Task[None] | None = None
         self._cancelled = False
-        self._provider = make_provider(settings)
+        self._provider = provider
         self.task: asyncio.Task[GenerateResult] = asyncio.get_running_loop().create_task(
             self._run())
 
@@ -161,16 +162,21 @@ class SearchJob:
     def summary(self) -> GenerateResult:
         result = self.result
         assert result is not None
-        usage = result.stats.usage
+        stats = result.stats
+        failures = stats.failure_summary()
+        message = " ".join(part for part in (result.message, failures) if part) or None
         return GenerateResult(
             search_id=self.id, run_id=self.run_id, target=self.target.label,
             strategy=result.strategy, model=result.model,
-            finish_reason=result.finish_reason.value, message=result.message,
+            finish_reason=result.finish_reason.value, message=message,
             candidates=ranked_items(result),
             tests=sum(test.trusted for test in result.tests),
-            stats=SearchStatsItem(calls=result.stats.calls, input_tokens=usage.input_tokens,
-                                  output_tokens=usage.output_tokens,
-                                  seconds=result.stats.wall_seconds),
+            stats=SearchStatsItem(
+                calls=stats.calls, input_tokens=stats.usage.input_tokens,
+                output_tokens=stats.usage.output_tokens, seconds=stats.wall_seconds,
+                failed_calls=stats.failed_calls, retries=stats.retries,
+                recovered_calls=stats.recovered_calls, faults=dict(stats.faults),
+                empty_replies=stats.empty_replies, dropped_branches=stats.dropped_branches),
             errors=result.errors,
         )
 
@@ -269,11 +275,15 @@ async def begin(ls: PlanSearchServer, params: GenerateParams) -> SearchJob:
     """`start`, once the client's settings are in (or after a few seconds without them)."""
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(ls.configured.wait(), _SETTINGS_WAIT)
-    return start(ls, params)
+    return await start(ls, params)
 
 
-def start(ls: PlanSearchServer, params: GenerateParams) -> SearchJob:
-    """Resolve the target and settings and start the search; RequestFailed if it cannot."""
+async def start(ls: PlanSearchServer, params: GenerateParams) -> SearchJob:
+    """Resolve the target and settings and start the search; RequestFailed if it cannot.
+
+    The settings and the provider are made in a worker thread: the provider's HTTP client
+    loads the system's certificates, which takes tens of milliseconds (more on a busy
+    machine), and the editor's requests must not wait behind that."""
     uri = params.text_document.uri
     document = ls.workspace.get_text_document(uri)
     try:
@@ -298,9 +308,25 @@ def start(ls: PlanSearchServer, params: GenerateParams) -> SearchJob:
         raise RequestFailed(str(error)) from None
     ls.searches.check_free(target)
     workspace = ls.workspace_for(path)
+    settings, provider = await asyncio.to_thread(_prepare, ls, overrides, workspace)
+    try:
+        ls.searches.check_free(target)  # another request may have started it meanwhile
+    except RequestFailed:
+        await provider.aclose()
+        raise
+    job = SearchJob(ls, target, settings, provider, workspace, params.partial_result_token)
+    ls.searches.add(job)
+    logger.info("search %s started: %s in %s", job.id, target.label, file_name(uri))
+    return job
+
+
+def _prepare(
+    ls: PlanSearchServer, overrides: dict[str, object], workspace: Path | None
+) -> tuple[Settings, Provider]:
+    """The search's settings and provider; RequestFailed when they cannot be made."""
     try:
         settings = ls.settings(overrides, workspace)
-        job = SearchJob(ls, target, settings, workspace, params.partial_result_token)
+        return settings, make_provider(settings)
     except ValidationError as error:
         raise RequestFailed(f"the settings are not valid: {error}") from None
     except MissingKeyError as error:
@@ -308,9 +334,6 @@ def start(ls: PlanSearchServer, params: GenerateParams) -> SearchJob:
                             "'Set API key' command keeps one in its secret storage.") from None
     except ModelError as error:
         raise RequestFailed(error.message) from None
-    ls.searches.add(job)
-    logger.info("search %s started: %s in %s", job.id, target.label, file_name(uri))
-    return job
 
 
 async def generate(ls: PlanSearchServer, raw: object) -> dict[str, object]:

@@ -113,6 +113,13 @@ class SearchStatsItem(Wire):
     input_tokens: int
     output_tokens: int
     seconds: float
+    failed_calls: int = Field(0, description="Calls that still failed after retries.")
+    retries: int = 0
+    recovered_calls: int = Field(0, description="Calls that succeeded on a retry.")
+    faults: dict[str, int] = Field(
+        default_factory=dict, description="Failed attempts by kind, e.g. {'timed_out': 2}.")
+    empty_replies: int = 0
+    dropped_branches: int = Field(0, description="Branches abandoned after a failure.")
 
 
 class GenerateResult(Wire):

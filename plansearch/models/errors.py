@@ -12,6 +12,8 @@ class ModelError(Exception):
 
     retryable: bool = False
     fatal: bool = False
+    kind: str = "error"
+    """Short name of the failure, for counts by kind (e.g. "rate_limited")."""
 
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)
@@ -22,62 +24,74 @@ class ModelError(Exception):
 class MissingKeyError(ModelError):
     """No API key was configured for a provider that needs one."""
 
+    kind = "missing_key"
     fatal = True
 
 
 class AuthenticationFailed(ModelError):
     """The endpoint rejected the key."""
 
+    kind = "auth_failed"
     fatal = True
 
 
 class ModelNotFound(ModelError):
     """The endpoint does not know the model."""
 
+    kind = "model_not_found"
     fatal = True
 
 
 class QuotaExceeded(ModelError):
     """The account is out of credit or quota (not a transient rate limit)."""
 
+    kind = "quota_exceeded"
     fatal = True
 
 
 class RateLimited(ModelError):
     """429: too many requests; retry after a pause."""
 
+    kind = "rate_limited"
     retryable = True
 
 
 class Overloaded(ModelError):
     """529 or 503: the service is overloaded; retry after a pause."""
 
+    kind = "overloaded"
     retryable = True
 
 
 class ServerError(ModelError):
     """5xx from the endpoint."""
 
+    kind = "server_error"
     retryable = True
 
 
 class RequestTimedOut(ModelError):
     """No complete reply within the timeout."""
 
+    kind = "timed_out"
     retryable = True
 
 
 class EndpointUnreachable(ModelError):
     """The endpoint could not be reached (connection refused, DNS, reset)."""
 
+    kind = "unreachable"
     retryable = True
 
 
 class MalformedReply(ModelError):
     """The endpoint answered with something that is not a valid reply (bad JSON, cut body)."""
 
+    kind = "malformed_reply"
     retryable = True
 
 
 class BadRequest(ModelError):
     """The endpoint refused this request (e.g. prompt too long); retrying will not help."""
+
+    kind = "bad_request"

@@ -2,12 +2,15 @@
 
 Tests drive the real SDKs against it. It answers through a `responder`, waits a fixed
 `latency`, records every request, and injects faults either from a script (`inject`) or at
-a seeded random rate. It listens on 127.0.0.1 only, never logs, and never echoes a key.
+a seeded random rate (drawn in order of arrival, or with `stable_faults` from each request's
+body, so the same calls fail whatever order they arrive in). It listens on 127.0.0.1 only,
+never logs, and never echoes a key.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import random
 import socket
@@ -44,7 +47,8 @@ class Fault(StrEnum):
 
 @dataclass(frozen=True)
 class FakeCall:
-    """One request as the server saw it. Secret header values are replaced by "<redacted>"."""
+    """One request as the server saw it. Secret header values are replaced by "<redacted>";
+    `authorized` says whether they carried the server's `api_key` (always True without one)."""
 
     api: Api
     model: str
@@ -56,6 +60,7 @@ class FakeCall:
     headers: dict[str, str]
     body: dict[str, Any]
     fault: Fault | None = None
+    authorized: bool = True
 
 
 @dataclass(frozen=True)
@@ -92,11 +97,17 @@ class _State:
     calls: list[FakeCall] = field(default_factory=list)
     requests: int = 0
     script: deque[_Script] = field(default_factory=deque)
+    seen: dict[str, int] = field(default_factory=dict)
     connections: set[socket.socket] = field(default_factory=set)
 
 
 class FakeLLMServer:
-    """The server. Use as a context manager, or call `start()` and `stop()`."""
+    """The server. Use as a context manager, or call `start()` and `stop()`.
+
+    With `stable_faults`, whether a request fails (and how) is drawn from `seed`, a digest of
+    its body and how many times that body came before, not from the order of arrival: a
+    search whose requests race each other meets the same faults on every run.
+    """
 
     def __init__(
         self,
@@ -109,6 +120,7 @@ class FakeLLMServer:
         seed: int = 0,
         retry_after: float = 0.05,
         hang_seconds: float = 5.0,
+        stable_faults: bool = False,
     ) -> None:
         self.responder = responder
         self.latency = latency
@@ -117,6 +129,8 @@ class FakeLLMServer:
         self.fault_kinds = tuple(fault_kinds)
         self.retry_after = retry_after
         self.hang_seconds = hang_seconds
+        self.stable_faults = stable_faults
+        self._seed = seed
         self._rng = random.Random(seed)
         self._state = _State()
         self._stopping = threading.Event()
@@ -187,13 +201,19 @@ class FakeLLMServer:
         with self._state.lock:
             return self._state.requests
 
-    def _next_fault(self) -> _Script | None:
+    def _next_fault(self, body: bytes) -> _Script | None:
         with self._state.lock:
             self._state.requests += 1
             if self._state.script:
                 return self._state.script.popleft()
-            if self.fault_kinds and self._rng.random() < self.fault_rate:
-                return _Script(self._rng.choice(self.fault_kinds), self.retry_after)
+            rng = self._rng
+            if self.stable_faults:
+                digest = hashlib.sha256(body).hexdigest()
+                seen = self._state.seen.get(digest, 0)
+                self._state.seen[digest] = seen + 1
+                rng = random.Random(f"{self._seed}:{digest}:{seen}")
+            if self.fault_kinds and rng.random() < self.fault_rate:
+                return _Script(rng.choice(self.fault_kinds), self.retry_after)
             return None
 
     def _record(self, call: FakeCall) -> None:
@@ -247,13 +267,15 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             self._json(400, _error_body(api, 400, "invalid_request_error", "body is not JSON"))
             return
-        script = owner._next_fault()
-        call = _parse_call(api, body, self.headers.items(), script.fault if script else None)
+        script = owner._next_fault(raw)
+        authorized = self._authorized(api)
+        call = _parse_call(api, body, self.headers.items(), script.fault if script else None,
+                           authorized)
         owner._record(call)
         if owner.latency and owner._stopping.wait(owner.latency):
             self.close_connection = True
             return
-        if not self._authorized(api):
+        if not authorized:
             self._fault(call, _Script(Fault.AUTH, 0.0))
         elif script is not None:
             self._fault(call, script)
@@ -363,7 +385,8 @@ def _number(value: object) -> float | None:
 
 
 def _parse_call(
-    api: Api, body: dict[str, Any], headers: Iterable[tuple[str, str]], fault: Fault | None
+    api: Api, body: dict[str, Any], headers: Iterable[tuple[str, str]], fault: Fault | None,
+    authorized: bool,
 ) -> FakeCall:
     turns = [(str(m.get("role")), _text(m.get("content"))) for m in body.get("messages", [])]
     if api == "anthropic":
@@ -386,6 +409,7 @@ def _parse_call(
         },
         body=body,
         fault=fault,
+        authorized=authorized,
     )
 
 
