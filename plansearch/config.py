@@ -49,7 +49,8 @@ class Settings(BaseSettings):
     """Every setting of a search. Environment variables are ``PLANSEARCH_<NAME>``."""
 
     model_config = SettingsConfigDict(
-        env_prefix="PLANSEARCH_", extra="forbid", validate_default=True
+        env_prefix="PLANSEARCH_", extra="forbid", validate_default=True,
+        hide_input_in_errors=True,  # a key under a misspelt name must not reach a message
     )
 
     # Provider

@@ -20,6 +20,8 @@ from .wire import RequestFailed
 
 LOGGERS = ("plansearch_lsp", "plansearch")
 """Loggers whose records reach the client; pygls's own stay in the file."""
+LEVEL_ENV = "PLANSEARCH_LOG_LEVEL"
+"""`debug` also logs pygls, the model SDKs and HTTP to the file; default `info`."""
 
 _LEVELS = {
     logging.ERROR: types.MessageType.Error,
@@ -68,13 +70,23 @@ class ClientLogHandler(logging.Handler):
             self.handleError(record)
 
 
+def log_level() -> int:
+    """The level `PLANSEARCH_LOG_LEVEL` names (debug, info, warning, error); info if unset
+    or unknown."""
+    level = logging.getLevelNamesMapping().get(os.environ.get(LEVEL_ENV, "").upper())
+    return level if level in (logging.DEBUG, logging.WARNING, logging.ERROR) else logging.INFO
+
+
 def configure(
     send: Callable[[types.LogMessageParams], None], keys: KeyStore, log_file: Path | None
 ) -> ClientLogHandler:
     """Route PlanSearch's records to the client and to `log_file`, everything else (pygls,
-    warnings and up) to the file; every key is scrubbed, also from handlers already there."""
-    env_keys = [os.environ.get(name, "") for name in KEY_ENV_VARS.values()]
+    warnings and up; everything at debug level) to the file; every key is scrubbed, also
+    from handlers already there."""
+    env_keys = [os.environ.get(name, "")
+                for name in (*KEY_ENV_VARS.values(), "PLANSEARCH_API_KEY")]
     redactor = Redactor(keys, env_keys)
+    level = log_level()
     client = ClientLogHandler(send)
     client.setFormatter(logging.Formatter("%(message)s"))
     handlers: list[logging.Handler] = [client]
@@ -87,7 +99,7 @@ def configure(
         file.addFilter(_AnsweredErrors())
         handlers.append(file)
         root = logging.getLogger()
-        root.setLevel(logging.WARNING)
+        root.setLevel(min(level, logging.WARNING))
         root.addHandler(file)
     except OSError as error:
         problem = error.strerror or str(error)
@@ -95,11 +107,11 @@ def configure(
         handler.addFilter(redactor)
     for name in LOGGERS:
         logger = logging.getLogger(name)
-        logger.setLevel(logging.INFO)
+        logger.setLevel(level)
         logger.propagate = False  # a terminal handler (from `plansearch serve`) gets nothing
         for handler in handlers:
             logger.addHandler(handler)
-    logging.getLogger("pygls").setLevel(logging.WARNING)
+    logging.getLogger("pygls").setLevel(min(level, logging.WARNING))
     if problem is not None:
         logging.getLogger("plansearch_lsp").warning("cannot write the log file %s: %s",
                                                     path, problem)
