@@ -12,13 +12,18 @@ import asyncio
 import contextlib
 import os
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 if TYPE_CHECKING:  # imported when serving, so that `plansearch --help` stays fast
     from .server import PlanSearchServer
 
+_LINE_LIMIT = 1 << 24
+"""Longest header line read from standard input (a header line is a few dozen bytes)."""
+_READ_AHEAD = 1 << 20
+"""Bytes of standard input read before the server asks for them."""
 DESCRIPTION = "Run the PlanSearch language server (stdio unless --tcp is given)."
 
 
@@ -72,13 +77,90 @@ def _address(text: str) -> tuple[str, int]:
 
 
 def _serve_stdio(server: PlanSearchServer) -> None:
-    from pygls.io_ import StdinAsyncReader, StdoutWriter
-
     protocol_out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray prints must not corrupt LSP
     sys.stdout = sys.stderr
-    server.protocol.set_writer(StdoutWriter(protocol_out))
-    asyncio.run(server.serve(StdinAsyncReader(sys.stdin.buffer, server.thread_pool)))
+    server.protocol.set_writer(_Output(protocol_out, server.client_gone))
+
+    async def serve() -> None:
+        await server.serve(_Input(sys.stdin.fileno()))
+
+    asyncio.run(serve())
+
+
+class _Input:
+    """The client's messages on standard input, read by a daemon thread with plain `os.read`:
+    the server can stop reading and exit while a read waits (pygls's reader reads in a
+    thread that an exit joins, through a buffered file that a daemon thread must not hold
+    at exit). It reads ahead at most `_READ_AHEAD` bytes, more only while a read waits."""
+
+    def __init__(self, fd: int) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stream = asyncio.StreamReader(limit=_LINE_LIMIT)
+        self._room = threading.Condition()
+        self._ahead = 0
+        self._waiting = 0
+        threading.Thread(target=self._pump, args=(fd,), name="plansearch-stdin",
+                         daemon=True).start()
+
+    async def readline(self) -> bytes:
+        return await self._read(self._stream.readline())
+
+    async def readexactly(self, n: int) -> bytes:
+        return await self._read(self._stream.readexactly(n))
+
+    async def _read(self, reading: Awaitable[bytes]) -> bytes:
+        with self._room:
+            self._waiting += 1
+            self._room.notify()
+        try:
+            data = await reading
+        finally:
+            with self._room:
+                self._waiting -= 1
+        with self._room:
+            self._ahead -= len(data)
+            self._room.notify()
+        return data
+
+    def _pump(self, fd: int) -> None:
+        while True:
+            with self._room:
+                self._room.wait_for(lambda: self._ahead < _READ_AHEAD or self._waiting > 0)
+            try:
+                data = os.read(fd, 1 << 16)
+            except OSError:  # a broken input: its end
+                data = b""
+            with self._room:
+                self._ahead += len(data)
+            try:
+                if data:
+                    self._loop.call_soon_threadsafe(self._stream.feed_data, data)
+                else:
+                    self._loop.call_soon_threadsafe(self._stream.feed_eof)
+                    return
+            except RuntimeError:  # the loop is closed: nobody reads any more
+                return
+
+
+class _Output:
+    """Writes the protocol to standard output; when that fails, the client is gone."""
+
+    def __init__(self, stream: BinaryIO, gone: Callable[[str], None]) -> None:
+        self._stream = stream
+        self._gone = gone
+
+    def write(self, data: bytes) -> None:
+        try:
+            self._stream.write(data)
+            self._stream.flush()
+        except (OSError, ValueError) as error:
+            self.close()  # nothing left unwritten for the exit to trip over
+            self._gone(f"its end of the output closed: {error}")
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self._stream.close()
 
 
 async def _serve_tcp(server: PlanSearchServer, host: str, port: int) -> None:

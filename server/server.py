@@ -41,6 +41,18 @@ logger = logging.getLogger("plansearch_lsp")
 SECTION = "plansearch"
 _SHUTDOWN_GRACE = 5.0
 """Seconds running searches get to stop when the server shuts down."""
+_CLOSE_TIMEOUT = 10.0
+"""Seconds the executors get to stop their worker processes when the server shuts down."""
+
+
+class _Nowhere:
+    """Where the server's messages go once the client is gone."""
+
+    def write(self, data: bytes) -> None:
+        """Drop `data`."""
+
+    def close(self) -> None:
+        """Nothing to close."""
 
 
 class PlanSearchServer(LanguageServer):
@@ -64,6 +76,8 @@ class PlanSearchServer(LanguageServer):
         self._stores: dict[Path, RunStore] = {}
         self._failed_stores: set[Path] = set()
         self._closed = False
+        self._reading: asyncio.Future[None] | None = None
+        self._gone = False
 
     # -- services the features use ----------------------------------------------------------
 
@@ -160,19 +174,46 @@ class PlanSearchServer(LanguageServer):
         if running:
             await asyncio.wait([job.task for job in running], timeout=_SHUTDOWN_GRACE)
         await self.watcher.stop()
-        await self.engine.run(self.executors.aclose())
+        try:
+            await asyncio.wait_for(self.engine.run(self.executors.aclose()), _CLOSE_TIMEOUT)
+        except TimeoutError:
+            logger.error("the executors did not stop within %.0f s", _CLOSE_TIMEOUT)
         self.engine.stop()
         for store in self._stores.values():
             store.close()
         self._stores.clear()
 
+    def client_gone(self, why: str) -> None:
+        """The client cannot be reached any more (its connection ended without `exit`, or
+        writing to it failed): drop every message for it, stop reading, and let `serve`
+        stop the searches and end."""
+        if self._gone:
+            return
+        self._gone = True
+        self.protocol.set_writer(_Nowhere())
+        if self._closed:  # after `shutdown`: nothing left to stop
+            logger.info("the client closed the connection")
+        else:
+            searches = len(self.searches.running())
+            logger.warning("the client is gone (%s); stopping %d search%s and exiting", why,
+                           searches, "" if searches == 1 else "es")
+        if self._reading is not None:
+            self._reading.cancel()
+
     async def serve(self, reader: AsyncReader) -> None:
         """Handle messages from `reader` until the client goes away, then clean up."""
         self._stop_event = threading.Event()
+        self._reading = asyncio.ensure_future(run_async(
+            stop_event=self._stop_event, reader=reader, protocol=self.protocol, logger=logger,
+            error_handler=self.report_server_error))
         try:
-            await run_async(stop_event=self._stop_event, reader=reader,
-                            protocol=self.protocol, logger=logger,
-                            error_handler=self.report_server_error)
+            await self._reading
+            self.client_gone("its connection ended")
+        except (ConnectionError, asyncio.IncompleteReadError) as error:
+            self.client_gone(f"its connection broke: {error}")
+        except asyncio.CancelledError:
+            if not self._gone:
+                raise
         finally:
             await self.close()
 
