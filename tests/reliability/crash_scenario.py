@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import shutil
 import sqlite3
 import tempfile
 import threading
@@ -38,6 +39,7 @@ from tests.reliability.vanish_scenario import (
     generate_params,
     identity,
     left_behind,
+    scratch_roots,
     script,
     server,
     stub_line,
@@ -168,12 +170,16 @@ async def _crash(windows: int, first: int, derived: int, workdir: Path,
         gate.armed = False
         gate.release.set()
         sleepy.hold.unlink()
-        _check_files(store, cache, killed, figures)
         figures.notes.append(f"killed after {time.monotonic() - started:.1f} s")
+        _check_files(store, cache, killed, figures, workdir / "after-kill")
         before = len(fake.calls)
         logs = killed.said + await _windows(workspace, env, options, names, figures)
         _count_repeats(fake.calls[before:], names, answered, held, figures)
-        figures.requests_served = len(fake.calls)
+        figures.requests_served = len(gate.answered)
+        for path in (store, cache):
+            verdict = integrity(path)
+            if verdict != "ok":
+                figures.errors.append(f"{path.name} after the windows: {verdict}")
         saved = saved_functions(store)
         figures.notes.append(f"runs in the store: {', '.join(saved)}")
         missing = [name for name in names if name not in saved]
@@ -226,6 +232,7 @@ async def _finish_then_crash(
                     "the cache to hold every reply")
         processes: set[Identity] = descendants(doomed.process.pid)
         processes |= {i for pid in sleepy.pids() if (i := identity(pid)) is not None}
+        roots = scratch_roots(processes)
         cached = entries(cache, "replies")
         doomed.process.kill()
         await doomed.process.wait()
@@ -240,11 +247,29 @@ async def _finish_then_crash(
                               f"{sorted(p[0] for p in left)}")
     figures.notes.append(f"{len(processes)} processes below the killed server, "
                          f"{len(processes) - len(left)} gone within {waited:.2f} s")
+    kept = [root for root in roots if root.exists()]
+    figures.notes.append(f"worker scratch folders left by the killed server: {len(kept)} of "
+                         f"{len(roots)}")
+    for root in kept:  # the fork servers exit without removing them (rlimits level only)
+        shutil.rmtree(root, ignore_errors=True)
     return Killed(str(result["runId"]), cached, doomed.logs() + json.dumps(result))
 
 
-def _check_files(store: Path, cache: Path, killed: Killed, figures: ScenarioFigures) -> None:
-    """After the kill: both files sound, the finished run and every cached reply kept."""
+def snapshot(path: Path, folder: Path) -> Path:
+    """A copy of a SQLite file as it is, with its WAL and shared-memory files."""
+    folder.mkdir(exist_ok=True)
+    for part in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if part.exists():
+            shutil.copyfile(part, folder / part.name)
+    return folder / path.name
+
+
+def _check_files(store: Path, cache: Path, killed: Killed, figures: ScenarioFigures,
+                 copies: Path) -> None:
+    """After the kill: both files sound, the finished run and every cached reply kept. Read
+    from copies, so that the restarted servers are the first to open (and recover) the
+    files themselves."""
+    store, cache = snapshot(store, copies), snapshot(cache, copies)
     for path in (store, cache):
         verdict = integrity(path)
         if verdict != "ok":

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import re
 import socket
@@ -149,6 +150,22 @@ def descendants(root: int) -> set[Identity]:
                 found.add(ident)
                 todo.append(child)
     return found
+
+
+def scratch_roots(processes: set[Identity]) -> set[Path]:
+    """The host scratch folders of the fork servers among `processes` (the `rlimits` level
+    makes one per worker, named in the worker's command line)."""
+    roots = set()
+    for pid, _ in processes:
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        for arg in argv:
+            if arg.startswith(b"{") and b"scratch_root" in arg:
+                with contextlib.suppress(ValueError):
+                    roots.add(Path(json.loads(arg)["scratch_root"]))
+    return roots
 
 
 def alive(process: Identity) -> bool:
