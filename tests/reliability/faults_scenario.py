@@ -92,7 +92,9 @@ async def fault_session(
     sketch and a fixed sketch (budget "quick": one layer), so a search without faults writes
     2 * (observations + 1) candidates in 4 + 5 * (observations + 1) model calls. Calls time
     out after `timeout` seconds (a hang lasts 1.5 s longer) and are retried `max_retries`
-    times.
+    times. Figures: faults injected (requests the model server failed), faults survived
+    (those a retry recovered from), requests served (model requests answered properly, and
+    the search request), lost (candidates streamed but missing from the final result).
     """
     started = time.monotonic()
     workspace = workdir / "ws"
