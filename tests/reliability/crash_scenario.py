@@ -228,6 +228,8 @@ async def _finish_then_crash(
     try:
         await until(lambda: (sleepy.pids() and gate.holding) or pending.done(), 30,
                     "candidates to run and model calls to wait")
+        if pending.done():
+            figures.errors.append("the second search ended before the kill")
         await until(lambda: entries(cache, "replies") >= len(gate.answered), 10,
                     "the cache to hold every reply")
         processes: set[Identity] = descendants(doomed.process.pid)
