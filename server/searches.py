@@ -17,7 +17,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 from pydantic import ValidationError
@@ -36,7 +36,7 @@ from plansearch.store import StoreError
 from plansearch.test_suite import collect_tests
 
 from .documents import DocumentError, columns, file_name
-from .options import parse_overrides
+from .options import OVERRIDE_FIELDS, parse_overrides
 from .progress import ProgressReporter
 from .targets import Target, TargetError, resolve
 from .wire import (
@@ -53,6 +53,7 @@ from .wire import (
 )
 
 if TYPE_CHECKING:
+    from .engine import EngineThread
     from .server import PlanSearchServer
 
 logger = logging.getLogger("plansearch_lsp")
@@ -84,9 +85,8 @@ class SearchJob:
         self._candidates: dict[str, Candidate] = {}
         self._opening: asyncio.Task[None] | None = None
         self._cancelled = False
-        self._provider = provider
         self.task: asyncio.Task[GenerateResult] = asyncio.get_running_loop().create_task(
-            self._run())
+            self._run(provider))
 
     @property
     def server_token(self) -> str:
@@ -115,11 +115,13 @@ class SearchJob:
             self.cancel()
             return await self.task
 
-    async def _run(self) -> GenerateResult:
-        """The search runs on the engine's loop; this waits, then saves and sums up."""
+    async def _run(self, provider: Provider) -> GenerateResult:
+        """The search runs on the engine's loop; this waits, then saves and sums up. The job
+        is kept for `plansearch/apply` after this: it keeps the result, not the provider or
+        the search's working state."""
         try:
             home = asyncio.get_running_loop()
-            self.result = await self._ls.engine.run(self._search_on_engine(home))
+            self.result = await self._ls.engine.run(self._search_on_engine(home, provider))
             self.run_id = await self._save(self.result)
         except RequestFailed as error:
             self.progress.end(f"failed: {error.message}")
@@ -131,18 +133,22 @@ class SearchJob:
         finally:
             if self._opening is not None:
                 self._opening.cancel()  # a token the client has not granted yet: unneeded
+            self._candidates.clear()
+            await self._ls.searches.providers.release(provider, self._ls.engine)
         summary = _summary(self.result)
         self.progress.end(summary)
         logger.info("search %s ended: %s%s", self.id, summary,
                     f": {self.result.message}" if self.result.errors else "")
         return self.summary()
 
-    async def _search_on_engine(self, home: asyncio.AbstractEventLoop) -> SearchResult:
+    async def _search_on_engine(
+        self, home: asyncio.AbstractEventLoop, provider: Provider
+    ) -> SearchResult:
         """On the engine loop: collect the tests, search, relay every event `home`."""
         try:
             tests = await self._tests()
             async with self._executor(tests) as executor:
-                search = Search(self.target.problem, self.settings, provider=self._provider,
+                search = Search(self.target.problem, self.settings, provider=provider,
                                 executor=executor, tests=tests,
                                 module_source=self.target.source)
                 self._search = search
@@ -151,7 +157,7 @@ class SearchJob:
                 async for event in search.events():
                     home.call_soon_threadsafe(self._on_event, event, executor is not None)
         finally:
-            await self._provider.aclose()
+            self._search = None
         assert search.result is not None
         return search.result
 
@@ -232,12 +238,70 @@ class SearchJob:
             return None
 
 
+class ProviderPool:
+    """Model providers, one per configuration, shared by the searches that use it.
+
+    Making a provider loads the system's certificates into its HTTP client: tens of
+    milliseconds of CPU, and about a megabyte that outlives the closed provider until a full
+    garbage collection. Made once, it also keeps its connections for the next search. The
+    pool is used on the LSP loop; a provider is used and closed on the engine loop. One for
+    settings that changed since is closed when its last search ends.
+    """
+
+    def __init__(self) -> None:
+        self._current: tuple[tuple[str, str | None], Provider] | None = None
+        self._users: dict[Provider, int] = {}
+        self._lock = asyncio.Lock()
+
+    async def lease(self, settings: Settings, engine: EngineThread) -> Provider:
+        """The provider for `settings` (made in a worker thread when the configuration is
+        new); RequestFailed when it cannot be made. Give it back with `release`."""
+        key = _provider_key(settings)
+        async with self._lock:
+            current = self._current
+            if current is None or current[0] != key:
+                current = (key, await asyncio.to_thread(_make_provider, settings))
+                old, self._current = self._current, current
+                if old is not None and old[1] not in self._users:
+                    await _close(old[1], engine)
+            provider = current[1]
+            self._users[provider] = self._users.get(provider, 0) + 1
+        return provider
+
+    async def release(self, provider: Provider, engine: EngineThread) -> None:
+        """A search is done with `provider`; close it if it is unused and not current."""
+        self._users[provider] -= 1
+        if self._users[provider] == 0:
+            del self._users[provider]
+            if self._current is None or self._current[1] is not provider:
+                await _close(provider, engine)
+
+    async def aclose(self, engine: EngineThread) -> None:
+        """Close every provider (the searches have ended)."""
+        providers = set(self._users)
+        if self._current is not None:
+            providers.add(self._current[1])
+        self._current = None
+        self._users.clear()
+        for provider in providers:
+            await _close(provider, engine)
+
+
+async def _close(provider: Provider, engine: EngineThread) -> None:
+    """Close `provider` on the engine loop, where its connections live."""
+    try:
+        await engine.run(provider.aclose())
+    except Exception as error:  # its connections are dropped either way
+        logger.warning("closing the %s client failed: %r", provider.name, error)
+
+
 class SearchRegistry:
-    """Searches running now, and recent ones to apply from."""
+    """Searches running now, recent ones to apply from, and the providers they share."""
 
     def __init__(self) -> None:
         self._running: dict[str, SearchJob] = {}
         self._recent: OrderedDict[str, SearchJob] = OrderedDict()
+        self.providers = ProviderPool()
 
     def add(self, job: SearchJob) -> None:
         """Track `job`; RequestFailed when a search of the same target is running."""
@@ -281,9 +345,9 @@ async def begin(ls: PlanSearchServer, params: GenerateParams) -> SearchJob:
 async def start(ls: PlanSearchServer, params: GenerateParams) -> SearchJob:
     """Resolve the target and settings and start the search; RequestFailed if it cannot.
 
-    The settings and the provider are made in a worker thread: the provider's HTTP client
-    loads the system's certificates, which takes tens of milliseconds (more on a busy
-    machine), and the editor's requests must not wait behind that."""
+    The settings (and a provider, when they are new) are made in a worker thread: that takes
+    tens of milliseconds, more on a busy machine, and the editor's requests must not wait
+    behind it."""
     uri = params.text_document.uri
     document = ls.workspace.get_text_document(uri)
     try:
@@ -308,11 +372,12 @@ async def start(ls: PlanSearchServer, params: GenerateParams) -> SearchJob:
         raise RequestFailed(str(error)) from None
     ls.searches.check_free(target)
     workspace = ls.workspace_for(path)
-    settings, provider = await asyncio.to_thread(_prepare, ls, overrides, workspace)
+    settings = await asyncio.to_thread(_settings, ls, overrides, workspace)
+    provider = await ls.searches.providers.lease(settings, ls.engine)
     try:
         ls.searches.check_free(target)  # another request may have started it meanwhile
     except RequestFailed:
-        await provider.aclose()
+        await ls.searches.providers.release(provider, ls.engine)
         raise
     job = SearchJob(ls, target, settings, provider, workspace, params.partial_result_token)
     ls.searches.add(job)
@@ -320,15 +385,30 @@ async def start(ls: PlanSearchServer, params: GenerateParams) -> SearchJob:
     return job
 
 
-def _prepare(
-    ls: PlanSearchServer, overrides: dict[str, object], workspace: Path | None
-) -> tuple[Settings, Provider]:
-    """The search's settings and provider; RequestFailed when they cannot be made."""
+def _settings(
+    ls: PlanSearchServer, overrides: dict[str, Any], workspace: Path | None
+) -> Settings:
+    """The search's settings; RequestFailed when they are not valid."""
     try:
-        settings = ls.settings(overrides, workspace)
-        return settings, make_provider(settings)
+        return ls.settings(overrides, workspace)
     except ValidationError as error:
         raise RequestFailed(f"the settings are not valid: {error}") from None
+
+
+_SEARCH_ONLY = frozenset({*OVERRIDE_FIELDS, "tests_file", "api_key"})
+"""Settings that vary between searches of one configuration (per request or per
+workspace) and leave the provider alone; the key counts apart, unmasked."""
+
+
+def _provider_key(settings: Settings) -> tuple[str, str | None]:
+    """What makes two searches' providers interchangeable: every other setting, and the key."""
+    return settings.model_dump_json(exclude=set(_SEARCH_ONLY)), settings.resolved_api_key()
+
+
+def _make_provider(settings: Settings) -> Provider:
+    """`make_provider`, with its errors as RequestFailed."""
+    try:
+        return make_provider(settings)
     except MissingKeyError as error:
         raise RequestFailed(f"{error.message}\nIn the editor, the PlanSearch extension's "
                             "'Set API key' command keeps one in its secret storage.") from None

@@ -178,6 +178,7 @@ class PlanSearchServer(LanguageServer):
             await asyncio.wait_for(self.engine.run(self.executors.aclose()), _CLOSE_TIMEOUT)
         except TimeoutError:
             logger.error("the executors did not stop within %.0f s", _CLOSE_TIMEOUT)
+        await self.searches.providers.aclose(self.engine)
         self.engine.stop()
         for store in self._stores.values():
             store.close()
