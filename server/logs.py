@@ -87,6 +87,7 @@ def configure(
                 for name in (*KEY_ENV_VARS.values(), "PLANSEARCH_API_KEY")]
     redactor = Redactor(keys, env_keys)
     level = log_level()
+    libraries = logging.DEBUG if level == logging.DEBUG else logging.WARNING
     client = ClientLogHandler(send)
     client.setFormatter(logging.Formatter("%(message)s"))
     handlers: list[logging.Handler] = [client]
@@ -99,7 +100,7 @@ def configure(
         file.addFilter(_AnsweredErrors())
         handlers.append(file)
         root = logging.getLogger()
-        root.setLevel(min(level, logging.WARNING))
+        root.setLevel(libraries)
         root.addHandler(file)
     except OSError as error:
         problem = error.strerror or str(error)
@@ -111,7 +112,7 @@ def configure(
         logger.propagate = False  # a terminal handler (from `plansearch serve`) gets nothing
         for handler in handlers:
             logger.addHandler(handler)
-    logging.getLogger("pygls").setLevel(min(level, logging.WARNING))
+    logging.getLogger("pygls").setLevel(libraries)
     if problem is not None:
         logging.getLogger("plansearch_lsp").warning("cannot write the log file %s: %s",
                                                     path, problem)

@@ -1,12 +1,15 @@
 """API keys the editor hands over (`plansearch/setApiKey`), held in memory only.
 
 A key is never logged, echoed or written anywhere: `Redactor` scrubs every key it has seen
-from log records, in case one ever reaches a message by accident.
+from log records, in case one ever reaches a message by accident, and also whatever looks
+like one: a value named like a key (a key put in the editor's settings arrives in
+`initialize`, which pygls logs at debug level) and an `sk-...` token.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from typing import get_args
 
 from pydantic import SecretStr
@@ -17,6 +20,10 @@ PROVIDERS: tuple[str, ...] = get_args(ProviderName)
 _REDACTED = "[redacted]"
 _MIN_SECRET = 8
 """Shorter keys are not scrubbed from logs (they would match ordinary words)."""
+_NAMED_SECRET = re.compile(
+    r"""(?<![\w-])(["']?(?:api[_-]?key|x-api-key|key|authorization)["']?\s*[:=]\s*["']?"""
+    r"""(?:bearer\s+)?)[^\s"',})\]]{8,}""", re.IGNORECASE)
+_KEY_SHAPED = re.compile(r"(?<![\w-])sk-[\w-]{16,}")
 
 
 class KeyStore:
@@ -78,4 +85,5 @@ class Redactor(logging.Filter):
         for secret in [*self._keys.values(), *self._extra]:
             if len(secret) >= _MIN_SECRET:
                 text = text.replace(secret, _REDACTED)
-        return text
+        text = _NAMED_SECRET.sub(lambda match: match.group(1) + _REDACTED, text)
+        return _KEY_SHAPED.sub(_REDACTED, text)

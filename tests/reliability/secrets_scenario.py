@@ -1,15 +1,16 @@
 """Secrets: an API key given to the language server reaches the model and nothing else.
 
 A recognisable fake key (`sk-ant-SECRET-canary-<random>`) is configured through one route:
-the environment (`ANTHROPIC_API_KEY`), the editor's `plansearch/setApiKey` notification, or
-the config file (`api_key` in the file `PLANSEARCH_CONFIG` names; at first under a misspelt
-name, which makes the settings invalid). Then a whole search runs
-through a real server process, with model faults, debug logging (`PLANSEARCH_LOG_LEVEL`,
-`ANTHROPIC_LOG`) and candidates run by the executor that read their environment
-(`os.environ`, `/proc/self/environ`), print it and return it. Afterwards the key is looked
-for, as raw bytes, in the server's log file and standard error, everything the server sent
-to the client, the run store and the response cache (every file, WAL included, during the
-session and after it), what the candidates saw, and every other file the session left.
+the environment (`ANTHROPIC_API_KEY`), the editor's `plansearch/setApiKey` notification (with
+the key also in the editor's settings, which refuse it), or the config file (`api_key` in the
+file `PLANSEARCH_CONFIG` names; at first under a misspelt name, which makes the settings
+invalid). Then a whole search runs through a real server process, with model faults, debug
+logging (`PLANSEARCH_LOG_LEVEL`, `ANTHROPIC_LOG`) and candidates run by the executor that read
+their environment (`os.environ`, `/proc/self/environ`), print it and return it. Afterwards the
+key is looked for, as raw bytes, in the server's log file and standard error, everything the
+server sent to the client, the run store and the response cache (every file, WAL included,
+during the session and after it), what the candidates saw, and every other file the session
+left.
 
     figures = run_secrets(fault_rate=0.3, seed=5, observations=1)
 
@@ -178,6 +179,8 @@ async def secrets_session(
                        seed=seed, retry_after=0.05, hang_seconds=timeout + 1.5,
                        stable_faults=True) as fake:
         options = init_options(fake, timeout=timeout, maxRetries=2, concurrency=8)
+        if route == "notification":  # also where it does not belong: refused, never logged
+            options["apiKey"] = key
         async with session(workspace, env=env, options=options, command=command) as client:
             _record_messages(client, sent)
             if route == "notification":

@@ -25,7 +25,7 @@ async def test_a_key_from_any_route_appears_nowhere_after_a_faulty_verbose_sessi
         assert run.faults > 0
         assert run.result["candidates"], run.route
         assert run.candidate_views >= 1 and run.proc_views == run.candidate_views
-        assert {"plansearch_lsp", "pygls", "anthropic"} <= run.debug_loggers
+        assert {"pygls", "anthropic"} <= run.debug_loggers
         places = list(run.sources)
         assert any(p.endswith("runs.sqlite3-wal (during the session)") for p in places)
         assert any(p.endswith("responses.sqlite3") for p in places)
