@@ -1,9 +1,9 @@
 """A vanished client: the editor's end of the connection goes away mid-search.
 
 The real server runs a search whose candidates sleep (each writes its pid to a marker folder
-first), over stdio or TCP. Once candidates are running, the client disappears: its end of the
-server's stdin is closed, or its TCP socket is reset. The server must stop the search, leave
-no process behind and exit within a few seconds.
+first), over stdio or TCP. Once candidates are running, the client disappears (see
+`Departure`). The server must stop the search, leave no process behind and exit within a few
+seconds.
 
 Also the helpers the crash scenario shares: a module of stubs the scripted model can answer
 for any function, the process tree of a server, and a server process with a pytest-lsp client
@@ -22,12 +22,13 @@ import struct
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 from pytest_lsp import LanguageClient
 from pytest_lsp.client import register_lsp_features
 
@@ -87,7 +88,9 @@ class Sleepy:
         return sorted(int(p.name) for p in self.marks.iterdir()) if self.marks.is_dir() else []
 
 
-def code_writer(names: Sequence[str], sleepy: Sleepy | None = None) -> Any:
+def code_writer(
+    names: Sequence[str], sleepy: Sleepy | None = None
+) -> Callable[[FakeCall], str]:
     """`code_for` of a `PlanSearchScript` for a `stub_module` of `names`: right code when
     written from a fixed sketch, wrong otherwise."""
 
@@ -96,7 +99,7 @@ def code_writer(names: Sequence[str], sleepy: Sleepy | None = None) -> Any:
         name = next(n for n in reversed(found) if n in names)
         factor = names.index(name) + 2
         fixed = "fix reply" in call.messages[-1][1]
-        body = f"x * {factor}" if fixed else f"x + {factor}"
+        body = f"x * {factor}" if fixed else f"x - {factor}"
         nap = ""
         if sleepy is not None and name in sleepy.names:
             nap = (f"    open(os.path.join({str(sleepy.marks)!r}, str(os.getpid())), 'w').close()\n"
@@ -246,15 +249,14 @@ async def server(
             *argv, "--tcp", "127.0.0.1:0", env=env, cwd=str(workspace),
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE)
-        assert process.stderr is not None
-        line = (await asyncio.wait_for(process.stderr.readline(), STARTUP_TIMEOUT)).decode()
-        if "listening on" not in line:
-            process.kill()
-            await process.wait()
-            raise RuntimeError(f"the server did not start: {line!r}")
-        drain = asyncio.create_task(_drain(process.stderr))
-        await lsp.start_tcp("127.0.0.1", int(line.rsplit(":", 1)[1]))
     try:
+        if transport == "tcp":
+            assert process.stderr is not None
+            line = await asyncio.wait_for(process.stderr.readline(), STARTUP_TIMEOUT)
+            if b"listening on" not in line:
+                raise RuntimeError(f"the server did not start: {line!r}")
+            drain = asyncio.create_task(_drain(process.stderr))
+            await lsp.start_tcp("127.0.0.1", int(line.rsplit(b":", 1)[1]))
         await asyncio.wait_for(lsp.initialize_session(types.InitializeParams(
             capabilities=capabilities(), root_uri=workspace.as_uri(),
             workspace_folders=[types.WorkspaceFolder(uri=workspace.as_uri(), name="ws")],
@@ -262,15 +264,16 @@ async def server(
         yield Server(Client(lsp, editor, workspace), process, transport, log_file)
     finally:
         if process.returncode is None and not lsp.stopped:
-            with contextlib.suppress(TimeoutError, RuntimeError, ConnectionError):
+            with contextlib.suppress(TimeoutError, RuntimeError, OSError, JsonRpcException):
                 await asyncio.wait_for(lsp.shutdown_session(), 20)
-        if process.returncode is None:
-            process.kill()
+        with contextlib.suppress(ProcessLookupError):
+            if process.returncode is None:
+                process.kill()
         await process.wait()
         lsp._stop_event.set()
         await asyncio.wait_for(asyncio.gather(*lsp._async_tasks, return_exceptions=True), 10)
         if drain is not None:
-            await drain
+            await asyncio.wait_for(drain, 10)
 
 
 async def _drain(stream: asyncio.StreamReader) -> None:
@@ -278,7 +281,7 @@ async def _drain(stream: asyncio.StreamReader) -> None:
         pass
 
 
-async def until(condition: Any, seconds: float, what: str) -> None:
+async def until(condition: Callable[[], object], seconds: float, what: str) -> None:
     """Wait for `condition()` to be true; TimeoutError naming `what` if it does not come."""
     deadline = time.monotonic() + seconds
     while not condition():
