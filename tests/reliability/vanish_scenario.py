@@ -304,8 +304,9 @@ async def run_vanish(
 ) -> ScenarioFigures:
     """`run_vanish(how, *, searches=1, workdir=None, latency=0.05, exit_limit=10.0)`: run
     `searches` searches at once against a fake model answering after `latency` seconds; once
-    a candidate of each is running (they sleep), the client vanishes `how` ("stdio", "stdout"
-    or "tcp", see `Departure`). In `workdir`, or a temporary folder.
+    candidates are running (they sleep) in every worker process, or for every search when
+    there are fewer, the client vanishes `how` ("stdio", "stdout" or "tcp", see
+    `Departure`). In `workdir`, or a temporary folder.
 
     Figures: `seconds` until the server exited (an error if not within `exit_limit`), `lost`
     processes left behind, and in `notes` the candidates and processes running at the time
@@ -321,6 +322,8 @@ async def _vanish(how: Departure, searches: int, workdir: Path, latency: float,
     figures = ScenarioFigures(scenario=f"vanished client ({how})")
     started = time.monotonic()
     names = [f"nap_{i}" for i in range(searches)]
+    # candidates that can run at once: one per worker, and the server has one per core
+    expected = min(searches, len(os.sched_getaffinity(0)))
     sleepy = Sleepy(workdir / "marks", workdir / "hold", set(names))
     sleepy.marks.mkdir()
     sleepy.hold.touch()
@@ -338,9 +341,9 @@ async def _vanish(how: Departure, searches: int, workdir: Path, latency: float,
                 pending = [asyncio.create_task(running.client.request(
                     GENERATE, generate_params(uri, text, name))) for name in names]
                 try:
-                    await until(lambda: len(sleepy.pids()) >= searches
+                    await until(lambda: len(sleepy.pids()) >= expected
                                 or any(p.done() for p in pending), 30, "candidates to run")
-                    await _depart(running, how, sleepy, fake, figures, exit_limit)
+                    await _depart(running, how, sleepy, fake, figures, exit_limit, expected)
                 finally:
                     for task in pending:
                         task.cancel()
@@ -358,10 +361,10 @@ async def _vanish(how: Departure, searches: int, workdir: Path, latency: float,
 
 
 async def _depart(running: Server, how: Departure, sleepy: Sleepy, fake: FakeLLMServer,
-                  figures: ScenarioFigures, exit_limit: float) -> None:
+                  figures: ScenarioFigures, exit_limit: float, expected: int) -> None:
     """Vanish with candidates running; measure the exit and what is left."""
     candidates = {i for pid in sleepy.pids() if (i := identity(pid)) is not None}
-    if len(candidates) < len(sleepy.names):
+    if len(candidates) < expected:
         figures.errors.append(f"only {len(candidates)} candidates ran before a search ended")
     processes = descendants(running.process.pid) | candidates
     figures.notes.append(f"{len(candidates)} candidates running, {len(processes)} processes "
