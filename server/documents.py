@@ -7,10 +7,16 @@ too large), so code actions and hovers stay fast while the user types.
 from __future__ import annotations
 
 import ast
+import itertools
+import re
+import stat
 import textwrap
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
+from urllib.parse import urlparse
 
 from lsprotocol import types
 from pygls.workspace import PositionCodec, TextDocument
@@ -22,6 +28,9 @@ MAX_DOCUMENT_CHARS = 1_000_000
 """Larger documents are not analysed (a parse would stall every request behind it)."""
 _CACHED_DOCUMENTS = 16
 _MIN_STATEMENT_WORDS = 3
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+"""What ends a line, for LSP and for Python alike (not `str.splitlines`, which also breaks
+at form feeds, U+2028 and other characters that may be in a line of Python source)."""
 
 
 class DocumentError(Exception):
@@ -99,20 +108,19 @@ class DocumentCache:
     """Analyses of the latest versions of recently used documents."""
 
     def __init__(self) -> None:
-        self._entries: OrderedDict[str, tuple[int, Analysis]] = OrderedDict()
+        self._entries: OrderedDict[str, Analysis] = OrderedDict()
 
     def analyse(self, document: TextDocument) -> Analysis:
         """The document's analysis; DocumentError when it cannot have one."""
         if not is_python(document):
             raise DocumentError(f"{file_name(document.uri)} is not a Python document")
+        text = source(document)
         cached = self._entries.get(document.uri)
-        if cached is not None and document.version is not None and cached[0] == document.version:
+        if cached is not None and cached.text == text:  # a version number can be stale
             self._entries.move_to_end(document.uri)
-            return cached[1]
-        analysis = analyse_text(document.source, file_name(document.uri))
-        if document.version is None:  # not open: read from disk, which may change unseen
-            return analysis
-        self._entries[document.uri] = (document.version, analysis)
+            return cached
+        analysis = analyse_text(text, file_name(document.uri))
+        self._entries[document.uri] = analysis
         while len(self._entries) > _CACHED_DOCUMENTS:
             self._entries.popitem(last=False)
         return analysis
@@ -121,14 +129,32 @@ class DocumentCache:
         self._entries.pop(uri, None)
 
 
+def source(document: TextDocument) -> str:
+    """The text of an open document; for one that is not open, its file's, read only from
+    a regular file of a `file:` URI (not a device or a pipe, which could block the server),
+    and not when it is too large. DocumentError when there is none."""
+    if document.version is not None:
+        return document.source
+    name = file_name(document.uri)
+    if urlparse(document.uri).scheme != "file" or not document.path:
+        raise DocumentError(f"{name} is not open")
+    try:
+        path = Path(document.path)
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise DocumentError(f"{name} is not a file")
+        if info.st_size > 4 * MAX_DOCUMENT_CHARS:  # no text of the limit takes more bytes
+            raise _too_large(name, info.st_size)
+        with path.open("rb") as file:
+            return file.read(4 * MAX_DOCUMENT_CHARS).decode("utf-8")
+    except (OSError, ValueError) as error:  # ValueError: a NUL in the path, or not UTF-8
+        raise DocumentError(f"{name} cannot be read: {error}") from None
+
+
 def analyse_text(text: str, name: str) -> Analysis:
     """Parse `text`; DocumentError when it is too large or not valid Python."""
     if len(text) > MAX_DOCUMENT_CHARS:
-        size = len(text.encode("utf-8", "surrogatepass")) / 1e6
-        raise DocumentError(
-            f"{name} is too large for PlanSearch ({size:.1f} MB; the limit is "
-            f"{MAX_DOCUMENT_CHARS / 1e6:.0f} MB)"
-        )
+        raise _too_large(name, len(text.encode("utf-8", "surrogatepass")))
     try:
         stubs = find_stubs(text)
         tree = ast.parse(text)
@@ -138,7 +164,7 @@ def analyse_text(text: str, name: str) -> Analysis:
         raise DocumentError(f"{name} cannot be parsed: {error}") from None
     return Analysis(
         text=text,
-        lines=text.replace("\r\n", "\n").replace("\r", "\n").split("\n"),
+        lines=_LINE_BREAK.split(text),
         stubs=stubs,
         functions=list(_functions(tree.body, "")),
         top_level=[_span(node, "") for node in tree.body],
@@ -190,15 +216,58 @@ def statement_text(selected: str) -> str | None:
     return prose if len(prose.split()) >= _MIN_STATEMENT_WORDS else None
 
 
+def _too_large(name: str, size: int) -> DocumentError:
+    return DocumentError(f"{name} is too large for PlanSearch ({size / 1e6:.1f} MB; the limit "
+                         f"is {MAX_DOCUMENT_CHARS / 1e6:.0f} MB)")
+
+
 def columns(analysis: Analysis, codec: PositionCodec, line: int, character: int) -> tuple[
     int, int
 ]:
-    """A client position (in its code units) as (line, index into the line's text)."""
+    """A client position (in its code units) as (line, index into the line's text); past
+    the end of its line, the end of the line."""
     if line >= len(analysis.lines):
         return len(analysis.lines), 0
-    converted = codec.position_from_client_units(
-        analysis.lines, types.Position(line=line, character=character))
-    return converted.line, converted.character
+    return line, index_in_line(analysis.lines[line], character, codec.client_num_units)
+
+
+def index_in_line(line: str, character: int, units: Callable[[str], int]) -> int:
+    """The index in `line` (without its line break) of a column in client code units
+    (`units` counts them in a string): at most the line's length; a column inside a
+    character (half of a UTF-16 surrogate pair) counts as before it."""
+    if line.isascii():
+        return min(character, len(line))
+    count = 0
+    for index, char in enumerate(line):
+        count += units(char)
+        if count > character:
+            return index
+    return len(line)
+
+
+def apply_change(
+    text: str, change: types.TextDocumentContentChangeEvent, units: Callable[[str], int]
+) -> str:
+    """`text` after one `didChange` content change. Positions are clamped as the reference
+    implementation (vscode-languageserver-textdocument) does: a line past the end is the end
+    of the text, a column past the end of its line the end of that line (before its break),
+    and a range whose end comes before its start is read the other way round."""
+    if not isinstance(change, types.TextDocumentContentChangePartial):
+        return change.text
+    first, second = change.range.start, change.range.end
+    lines = max(first.line, second.line) + 2
+    starts = [0, *(m.end() for m in itertools.islice(_LINE_BREAK.finditer(text), lines))]
+
+    def offset(position: types.Position) -> int:
+        if position.line >= len(starts):
+            return len(text)
+        start = starts[position.line]
+        end = starts[position.line + 1] if position.line + 1 < len(starts) else len(text)
+        line = _LINE_BREAK.sub("", text[start:end])
+        return start + index_in_line(line, position.character, units)
+
+    low, high = sorted((offset(first), offset(second)))
+    return text[:low] + change.text + text[high:]
 
 
 def _slice(lines: list[str], start: tuple[int, int], end: tuple[int, int]) -> str:

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
-from pygls.io_ import run_async
 from pygls.lsp.server import LanguageServer
 from pygls.workspace import TextDocument
 
@@ -30,7 +29,7 @@ from .documents import DocumentCache
 from .engine import EngineThread
 from .executors import ExecutorPool
 from .options import Options, parse_options
-from .protocol import PlanSearchProtocol, converter
+from .protocol import PlanSearchProtocol, converter, read_messages
 from .secrets import KeyStore, parse_set_key
 from .watcher import TestWatcher
 from .wire import APPLY, GENERATE, SET_API_KEY
@@ -205,9 +204,8 @@ class PlanSearchServer(LanguageServer):
     async def serve(self, reader: AsyncReader) -> None:
         """Handle messages from `reader` until the client goes away, then clean up."""
         self._stop_event = threading.Event()
-        self._reading = asyncio.ensure_future(run_async(
-            stop_event=self._stop_event, reader=reader, protocol=self.protocol, logger=logger,
-            error_handler=self.report_server_error))
+        self._reading = asyncio.ensure_future(
+            read_messages(reader, self.protocol, self._stop_event))
         try:
             await self._reading
             self.client_gone("its connection ended")
