@@ -129,17 +129,25 @@ class DocumentCache:
         self._entries.pop(uri, None)
 
 
+def document_path(document: TextDocument) -> Path | None:
+    """The file of a `file:` document; None for another scheme (``untitled:``, whose path
+    pygls would take relative to the server's folder) or a path no file can have (a NUL)."""
+    if urlparse(document.uri).scheme != "file" or not document.path or "\0" in document.path:
+        return None
+    return Path(document.path)
+
+
 def source(document: TextDocument) -> str:
     """The text of an open document; for one that is not open, its file's, read only from
-    a regular file of a `file:` URI (not a device or a pipe, which could block the server),
-    and not when it is too large. DocumentError when there is none."""
+    a regular file (not a device or a pipe, which could block the server), and not when it
+    is too large. DocumentError when there is none."""
     if document.version is not None:
         return document.source
     name = file_name(document.uri)
-    if urlparse(document.uri).scheme != "file" or not document.path:
+    path = document_path(document)
+    if path is None:
         raise DocumentError(f"{name} is not open")
     try:
-        path = Path(document.path)
         info = path.stat()
         if not stat.S_ISREG(info.st_mode):
             raise DocumentError(f"{name} is not a file")
@@ -147,7 +155,7 @@ def source(document: TextDocument) -> str:
             raise _too_large(name, info.st_size)
         with path.open("rb") as file:
             return file.read(4 * MAX_DOCUMENT_CHARS).decode("utf-8")
-    except (OSError, ValueError) as error:  # ValueError: a NUL in the path, or not UTF-8
+    except (OSError, ValueError) as error:  # ValueError: not UTF-8
         raise DocumentError(f"{name} cannot be read: {error}") from None
 
 

@@ -95,7 +95,7 @@ def configure(
     problem = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        file = logging.FileHandler(path, encoding="utf-8")
+        file = logging.FileHandler(path, encoding="utf-8", errors="backslashreplace")
         file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         file.addFilter(_AnsweredErrors())
         handlers.append(file)

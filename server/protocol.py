@@ -7,8 +7,8 @@
   `MAX_CONTENT_LENGTH`) is skipped up to the next line that ends with a valid Content-Length
   header, even one glued to the end of other bytes, as happens after a wrong length: JSON
   text cannot end a line that way, so the reader is back in step at the next message. (pygls
-  stayed out of step for good after one wrong length, and a length of 10^15 made it exit
-  with a MemoryError.) A body shorter than its length when the stream ends ends the loop.
+  stayed out of step for good after one wrong length, and with a length of 10^15 its stdin
+  reader failed with MemoryError.) When the stream ends inside a body, reading ends.
 - Bodies that are not UTF-8 JSON get a ParseError, and JSON that is not a request, a
   notification or a response an InvalidRequest, with id null when no valid id can be read
   (pygls answered neither and showed the user "Error in server").
@@ -45,7 +45,7 @@ import json
 import logging
 import re
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Optional, Union
 from urllib.parse import unquote
 
 import cattrs
@@ -93,13 +93,17 @@ _REQUESTS = frozenset(
 def converter() -> cattrs.Converter:
     """lsprotocol's converter; untyped params and results stay plain JSON (pygls's own
     converter turns them into namedtuples). Strings and integers are taken only as such:
-    cattrs made `"text": null` of a change the text "None", and `"line": 1.5` line 1."""
+    cattrs made `"text": null` of a change the text "None", and `"line": 1.5` line 1; and an
+    id or a progress token that is a list made pygls fail (it is unhashable)."""
     result = get_converter()
     for message in (JsonRPCRequestMessage, JsonRPCNotification, JsonRPCResponseMessage):
         result.register_structure_hook(message, _as_is)
     result.register_structure_hook(str, _string)
     result.register_structure_hook(int, _integer)
     result.register_structure_hook(bool, _boolean)
+    # ids and progress tokens: lsprotocol took any JSON value, and a list was unhashable
+    result.register_structure_hook(Union[int, str], _integer_or_string)  # noqa: UP007
+    result.register_structure_hook(Optional[Union[int, str]], _optional_id)  # noqa: UP007, UP045
     return result
 
 
@@ -119,6 +123,16 @@ def _integer(value: object, cls: type[int]) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"expected an integer, got {_kind(value)}")
     return cls(value)
+
+
+def _integer_or_string(value: object, _: object) -> int | str:
+    if isinstance(value, str):
+        return value
+    return _integer(value, int)
+
+
+def _optional_id(value: object, _: object) -> int | str | None:
+    return None if value is None else _integer_or_string(value, None)
 
 
 def _boolean(value: object, _: type) -> bool:

@@ -25,7 +25,7 @@ from plansearch.store import RunStore, StoreError, default_store_path
 from plansearch.test_suite import find_workspace
 
 from . import apply, code_actions, hover, logs, plain_client, searches
-from .documents import DocumentCache
+from .documents import DocumentCache, document_path
 from .engine import EngineThread
 from .executors import ExecutorPool
 from .options import Options, parse_options
@@ -126,7 +126,7 @@ class PlanSearchServer(LanguageServer):
     @staticmethod
     def path_of(document: TextDocument) -> Path | None:
         """The document's file, if it has one."""
-        return Path(document.path) if document.path else None
+        return document_path(document)
 
     # -- configuration -------------------------------------------------------------------
 

@@ -10,7 +10,8 @@ that is not an object, wrong types, missing fields, unknown methods (also ``$/``
 out-of-range positions, huge ids, requests sent as notifications and notifications sent as
 requests, junk for ``plansearch/generate``, ``plansearch/apply`` and ``plansearch/setApiKey``,
 edits with stale versions, ranges past the end of a line (in UTF-16 units, after emoji) and
-ranges that make no sense. Afterwards:
+ranges that make no sense, and documents opened under odd URIs (``untitled:``, a NUL
+byte, no scheme). Afterwards:
 
 - every request with a valid id got exactly one answer: a result, or an error whose code the
   JSON-RPC and LSP specifications give for that input; broken JSON got ParseError and a
@@ -739,7 +740,7 @@ class Fuzzer:
         self._open(document, batch)
         for _ in range(data.draw(st.integers(1, MAX_STEPS), label="steps")):
             step = data.draw(st.sampled_from(["input", "input", "input", "edit", "edit",
-                                              "bad edit", "other document"]))
+                                              "bad edit", "other document", "odd document"]))
             if step == "input":
                 lines = len(line_starts(document.text))
                 self._send(data.draw(inputs(self.workspace, self.uri, lines)), batch, counter)
@@ -747,8 +748,10 @@ class Fuzzer:
                 self._edit(data, document, batch)
             elif step == "bad edit":
                 self._bad_edit(data, document, batch)
-            else:
+            elif step == "other document":
                 self._other_document(data, batch)
+            else:
+                self._odd_document(data, batch, counter)
         starts = line_starts(document.text)
         for k, node in sorted(document.functions().items()):
             width = units(line_text(document.text, starts, node.lineno - 1))
@@ -892,6 +895,28 @@ class Fuzzer:
             params = {"textDocument": {**params["textDocument"], "version": -5,
                                        "languageId": "", "text": "def 😀(:\r\n\x00"}}
         self._notify(method, params, batch, f"{method} of {uri.rsplit('/', 1)[-1]}")
+
+    def _odd_document(self, data: st.DataObject, batch: _Batch, counter: Iterator[int]) -> None:
+        """Open a document under an odd URI, then ask for a hover and a code action there:
+        both must answer with a result."""
+        uri = data.draw(st.sampled_from([
+            "untitled:Untitled-1", "untitled:odd.py", "file:///ws/%00null.py", "odd.py",
+            "file://host/share/odd.py", "file:///", "vscode-notebook-cell:/x.ipynb#1",
+            (self.workspace / "sp ace é😀.py").as_uri(), (self.workspace / "%2e%2e").as_uri(),
+        ]), label="odd uri")
+        text = data.draw(st.sampled_from([
+            'def f0(x: int) -> int:\n    """Return x times 2."""\n    return x * 2\n',
+            'def f1(x: int) -> int:\n    """Return x times 3."""\n    ...\n']))
+        language = data.draw(st.sampled_from(["python", "", "plaintext"]))
+        batch.send({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {
+            "textDocument": {"uri": uri, "languageId": language, "version": 1, "text": text}}})
+        batch.sent.append(f"didOpen of {uri!r} ({language!r})")
+        for method in (HOVER, CODE_ACTION):
+            request_id = next(counter)
+            batch.send({"jsonrpc": "2.0", "id": request_id, "method": method,
+                        "params": _valid_params(method, uri, 0, 4)})
+            batch.answers.append(Expected(f"{method} on {uri!r}", ("int", request_id),
+                                          frozenset(), True, str(request_id)))
 
     # -- checking ----------------------------------------------------------------------------
 
