@@ -131,8 +131,11 @@ class DocumentCache:
 
 def document_path(document: TextDocument) -> Path | None:
     """The file of a `file:` document; None for another scheme (``untitled:``, whose path
-    pygls would take relative to the server's folder) or a path no file can have (a NUL)."""
-    if urlparse(document.uri).scheme != "file" or not document.path or "\0" in document.path:
+    pygls would take relative to the server's folder), a URI with a host (pygls would make
+    ``file://host/share/x.py`` the local ``/host/share/x.py``), or a path no file can have
+    (a NUL)."""
+    uri = urlparse(document.uri)
+    if uri.scheme != "file" or uri.netloc or not document.path or "\0" in document.path:
         return None
     return Path(document.path)
 

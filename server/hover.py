@@ -35,7 +35,7 @@ def hover(ls: PlanSearchServer, params: types.HoverParams) -> types.Hover | None
     span = analysis.function_at(params.position.line + 1)
     if span is None:
         return None
-    store = ls.store_for(ls.workspace_for(ls.path_of(document)))
+    store = ls.store_for(ls.workspace_for(ls.path_of(document)), create=False)
     if store is None:
         return None
     try:

@@ -106,13 +106,16 @@ class PlanSearchServer(LanguageServer):
         file."""
         return find_workspace(path) if path is not None else self.workspace_root()
 
-    def store_for(self, workspace: Path | None) -> RunStore | None:
-        """The run store of a workspace (opened once); None when it cannot be used."""
+    def store_for(self, workspace: Path | None, *, create: bool = True) -> RunStore | None:
+        """The run store of a workspace (opened once); None when it cannot be used, or
+        when there is none yet and `create` is false."""
         path = self.options.server.store_path or (
             default_store_path(workspace) if workspace else None)
         if path is None or path in self._failed_stores:
             return None
         store = self._stores.get(path)
+        if store is None and not create and not path.exists():
+            return None
         if store is None:
             try:
                 store = self._stores[path] = RunStore(path)

@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 from lsprotocol import types
+from plansearch_lsp.documents import document_path
 from pygls.exceptions import JsonRpcException
+from pygls.workspace import TextDocument
 
 from tests.lsp.conftest import Client, server_env
 from tests.lsp.test_generate import GENERATE, REQUEST_FAILED, at_stub
@@ -286,3 +288,18 @@ async def test_files_that_are_not_open_are_read_only_when_they_are_text(
         text_document=types.TextDocumentItem(uri=odd, language_id="python", version=1,
                                              text="def f(x):\n    return x\n")))
     assert await client.hover(odd, 0) is None
+
+
+async def test_hover_never_creates_a_run_store(client: Client, tmp_path: Path) -> None:
+    """A hover in a file outside any project created `.plansearch/` in its folder: the
+    fuzzer's hover on `file:///` made one at the root of the file system."""
+    folder = tmp_path / "loose"
+    folder.mkdir()
+    uri = (folder / "loose.py").as_uri()
+    client.lsp.text_document_did_open(types.DidOpenTextDocumentParams(
+        text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1,
+                                             text="def f(x):\n    return x\n")))
+    assert await client.hover(uri, 0) is None
+    assert not (folder / ".plansearch").exists()
+    remote = TextDocument("file://host/share/x.py")  # pygls: the local /host/share/x.py
+    assert document_path(remote) is None
