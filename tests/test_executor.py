@@ -484,6 +484,40 @@ async def test_close_leaves_no_process_behind() -> None:
         await executor.run(ADD, [value_test("f(1, 1)", "2")])
 
 
+KILLED_EXECUTOR = """
+import asyncio, os, sys
+from plansearch.execution import Executor, Program, TestCase
+
+async def main():
+    executor = Executor(workers=2, isolation="rlimits")
+    await executor.start()
+    program = Program(source="def f():\\n    return 1\\n", entry_point="f")
+    test = TestCase(id="t", kind="assert", source="x", code="assert f() == 1\\n")
+    await executor.run(program, [test])
+    roots = [worker._spec.scratch_root for worker in executor._workers]
+    print(*roots, flush=True)
+    os.kill(os.getpid(), 9)
+
+asyncio.run(main())
+"""
+
+
+def test_workers_of_a_killed_executor_remove_their_scratch_roots() -> None:
+    """The fork servers see their input close and remove what they made on the host."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", KILLED_EXECUTOR], capture_output=True,
+                          text=True, timeout=60, cwd=Path(__file__).resolve().parent.parent)
+    roots = done.stdout.split()
+    assert done.returncode == -9 and len(roots) == 2, done.stderr
+    assert all(root.startswith(("/dev/shm/", "/tmp/")) for root in roots)
+    deadline = time.monotonic() + 10.0
+    while any(os.path.exists(root) for root in roots) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [root for root in roots if os.path.exists(root)]
+
+
 @module_loop
 async def test_running_before_start_is_an_error() -> None:
     with pytest.raises(ExecutorError):

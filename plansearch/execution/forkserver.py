@@ -153,7 +153,14 @@ class ForkServer:
                 self._send(self._run(message))
             elif message.get("t") == "cancel":  # for a run already answered
                 self._send({"t": "cancelled", "id": message.get("id")})
+        self._exit()
+
+    def _exit(self) -> NoReturn:
+        """Stop every candidate and leave no file behind: the executor may be gone (killed)
+        and unable to remove a scratch root on the host itself."""
         self._sweep()
+        if self._config["scratch_root_owned"]:
+            _remove(self._config["scratch_root"])
         os._exit(0)
 
     def _send(self, message: Message) -> None:
@@ -337,8 +344,7 @@ class ForkServer:
         A cancelled request that is still waiting is dropped and acknowledged here."""
         self._read_commands()
         if self._closed:
-            self._sweep()
-            os._exit(0)
+            self._exit()
         current = False
         waiting: list[Message] = []
         for message in self._queued:

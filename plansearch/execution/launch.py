@@ -124,6 +124,7 @@ def worker_spec(
         "env": candidate_env(),
         "process_name": process_name,
         "scratch_root": scratch_root or "/tmp",
+        "scratch_root_owned": scratch_root is not None,
         "protected": layout.protected(),
         "count_processes": os.geteuid() == 0,
         "filesystem": {"home": layout.home, "binds": layout.binds, "tmpfs_bytes": tmpfs_bytes},

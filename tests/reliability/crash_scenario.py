@@ -15,6 +15,7 @@ run searches of their own. Nothing may say "database is locked", and every run i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import shutil
@@ -249,10 +250,16 @@ async def _finish_then_crash(
                               f"{sorted(p[0] for p in left)}")
     figures.notes.append(f"{len(processes)} processes below the killed server, "
                          f"{len(processes) - len(left)} gone within {waited:.2f} s")
+    with contextlib.suppress(TimeoutError):  # what is left is counted below
+        await until(lambda: not any(root.exists() for root in roots), 5,
+                    "the fork servers to remove their scratch folders")
     kept = [root for root in roots if root.exists()]
     figures.notes.append(f"worker scratch folders left by the killed server: {len(kept)} of "
                          f"{len(roots)}")
-    for root in kept:  # the fork servers exit without removing them (rlimits level only)
+    if kept:
+        figures.lost += len(kept)
+        figures.errors.append(f"{len(kept)} worker scratch folders left on the host")
+    for root in kept:
         shutil.rmtree(root, ignore_errors=True)
     return Killed(str(result["runId"]), cached, doomed.logs() + json.dumps(result))
 
