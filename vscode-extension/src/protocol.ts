@@ -62,6 +62,16 @@ export interface SearchStats {
     inputTokens: number;
     outputTokens: number;
     seconds: number;
+    /** Calls that still failed after their retries. */
+    failedCalls?: number;
+    retries?: number;
+    /** Calls that succeeded on a retry. */
+    recoveredCalls?: number;
+    /** Failed attempts by kind, e.g. `{ "timed_out": 2 }`. */
+    faults?: Record<string, number>;
+    emptyReplies?: number;
+    /** Branches of the search abandoned after a failed call. */
+    droppedBranches?: number;
 }
 
 /** The outcome of `plansearch/generate`: candidates in rank order. */
