@@ -15,7 +15,7 @@ import logging
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -300,6 +300,8 @@ class SearchRegistry:
 
     def __init__(self) -> None:
         self._running: dict[str, SearchJob] = {}
+        self._starting: set[str] = set()
+        """Targets whose search is being set up (settings, provider) and not yet running."""
         self._recent: OrderedDict[str, SearchJob] = OrderedDict()
         self.providers = ProviderPool()
 
@@ -315,7 +317,22 @@ class SearchRegistry:
         if self._running.get(job.target.key) is job:
             del self._running[job.target.key]
 
+    @contextlib.contextmanager
+    def starting(self, target: Target) -> Iterator[None]:
+        """Hold `target` while its search is set up: a second request for it fails at once,
+        whichever of the two would finish its setup first."""
+        self.check_free(target)
+        self._starting.add(target.key)
+        try:
+            yield
+        finally:
+            self._starting.discard(target.key)
+
     def check_free(self, target: Target) -> None:
+        if target.key in self._starting:
+            raise RequestFailed(
+                f"A search for {target.label} in {file_name(target.uri)} is already running "
+                "(it is starting). Cancel it or wait for it to finish.")
         running = self._running.get(target.key)
         if running is not None:
             seconds = time.monotonic() - running.started
@@ -370,17 +387,12 @@ async def start(ls: PlanSearchServer, params: GenerateParams) -> SearchJob:
         overrides = parse_overrides(params.overrides)
     except (TargetError, ValueError) as error:
         raise RequestFailed(str(error)) from None
-    ls.searches.check_free(target)
     workspace = ls.workspace_for(path)
-    settings = await asyncio.to_thread(_settings, ls, overrides, workspace)
-    provider = await ls.searches.providers.lease(settings, ls.engine)
-    try:
-        ls.searches.check_free(target)  # another request may have started it meanwhile
-    except RequestFailed:
-        await ls.searches.providers.release(provider, ls.engine)
-        raise
-    job = SearchJob(ls, target, settings, provider, workspace, params.partial_result_token)
-    ls.searches.add(job)
+    with ls.searches.starting(target):
+        settings = await asyncio.to_thread(_settings, ls, overrides, workspace)
+        provider = await ls.searches.providers.lease(settings, ls.engine)
+        job = SearchJob(ls, target, settings, provider, workspace, params.partial_result_token)
+        ls.searches.add(job)
     logger.info("search %s started: %s in %s", job.id, target.label, file_name(uri))
     return job
 
@@ -419,7 +431,15 @@ def _make_provider(settings: Settings) -> Provider:
 async def generate(ls: PlanSearchServer, raw: object) -> dict[str, object]:
     """`plansearch/generate`: run a search to its end (or its cancellation)."""
     params = parse_params(GenerateParams, raw, GENERATE)
-    job = await begin(ls, params)
+    setup = asyncio.ensure_future(begin(ls, params))
+    try:
+        job = await asyncio.shield(setup)
+    except asyncio.CancelledError:  # cancelled while it was set up: it answers all the same
+        current = asyncio.current_task()
+        if current is not None:
+            current.uncancel()
+        job = await setup
+        job.cancel()
     job.show_progress(params.work_done_token)
     return (await job.outcome()).dump()
 
