@@ -36,8 +36,11 @@ def add_serve_parser(commands: Any) -> None:
 
 def run_serve(args: argparse.Namespace) -> int:
     """Serve until the client leaves; returns the exit code."""
+    from plansearch.hardening import hide_process_memory
+
     from .server import build_server
 
+    hide_process_memory()  # the key stays out of reach of candidates run without a sandbox
     server = build_server(Path(args.log_file).expanduser() if args.log_file else None)
     try:
         if args.tcp:

@@ -18,6 +18,7 @@ from plansearch.cli.bench_command import add_bench_parser
 from plansearch.cli.errors import CliError
 from plansearch.cli.settings_args import add_settings_arguments, settings_from_args
 from plansearch.cli.watch import add_watch_parser, run_watch
+from plansearch.hardening import hide_process_memory
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     args = build_parser().parse_args(argv)
+    hide_process_memory()  # the key stays out of reach of candidates run without a sandbox
     logging.basicConfig(level=logging.WARNING, format="%(message)s",
                         handlers=[RichHandler(console=Console(stderr=True), show_time=False,
                                               show_path=False)])
