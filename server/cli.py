@@ -17,6 +17,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from .lifeline import keep_alive
+
 if TYPE_CHECKING:  # imported when serving, so that `plansearch --help` stays fast
     from .server import PlanSearchServer
 
@@ -84,6 +86,7 @@ def _serve_stdio(server: PlanSearchServer) -> None:
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray prints must not corrupt LSP
     sys.stdout = sys.stderr
     server.protocol.set_writer(_Output(protocol_out, server.client_gone))
+    server.watch_editor_process = True  # the editor started this server: it ends with it
 
     async def serve() -> None:
         await server.serve(_Input(sys.stdin.fileno()))
@@ -174,6 +177,9 @@ async def _serve_tcp(server: PlanSearchServer, host: str, port: int) -> None:
             writer.close()  # one client per server
             return
         server.protocol.set_writer(writer)
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            keep_alive(sock)
         try:
             await server.serve(reader)
         finally:

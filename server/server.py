@@ -28,6 +28,7 @@ from . import apply, code_actions, hover, logs, plain_client, searches
 from .documents import DocumentCache, document_path
 from .engine import EngineThread
 from .executors import ExecutorPool
+from .lifeline import process_alive, watch_process
 from .options import Options, parse_options
 from .protocol import PlanSearchProtocol, converter, read_messages
 from .secrets import KeyStore, parse_set_key
@@ -78,6 +79,10 @@ class PlanSearchServer(LanguageServer):
         self._closed = False
         self._reading: asyncio.Future[None] | None = None
         self._gone = False
+        self.watch_editor_process = False
+        """Exit when the editor's process (`processId` of `initialize`) ends: set when the
+        editor started this server (stdio), not for a client that connected over TCP."""
+        self._editor_watch: asyncio.Task[None] | None = None
 
     # -- services the features use ----------------------------------------------------------
 
@@ -166,11 +171,20 @@ class PlanSearchServer(LanguageServer):
 
     # -- lifecycle ------------------------------------------------------------------------
 
+    def watch_editor(self, pid: int) -> None:
+        """Exit when the editor's process `pid` ends (as the protocol asks), if this server
+        watches its editor and `pid` is a live process here (a client may name a process
+        of another machine or container)."""
+        if self.watch_editor_process and self._editor_watch is None and process_alive(pid):
+            self._editor_watch = asyncio.ensure_future(watch_process(pid, self.client_gone))
+
     async def close(self) -> None:
         """Stop searches, the watcher and every worker process; close the stores."""
         if self._closed:
             return
         self._closed = True
+        if self._editor_watch is not None:
+            self._editor_watch.cancel()
         running = self.searches.running()
         for job in running:
             job.cancel()
@@ -238,6 +252,8 @@ def build_server(log_file: Path | None = None) -> PlanSearchServer:
     def initialize(ls: PlanSearchServer, params: types.InitializeParams) -> None:
         ls.log_handler.attach(asyncio.get_running_loop())
         ls._initialization_options = params.initialization_options
+        if params.process_id is not None:
+            ls.watch_editor(params.process_id)
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: PlanSearchServer, params: types.InitializedParams) -> None:
