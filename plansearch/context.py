@@ -24,7 +24,7 @@ from plansearch.events import (
 )
 from plansearch.models.base import ModelReply, ModelRequest, Provider, StopReason, Usage
 from plansearch.models.cache import ResponseCache
-from plansearch.models.errors import EndpointUnreachable, ModelError
+from plansearch.models.errors import EmptyReply, EndpointUnreachable, ModelError
 from plansearch.models.retry import RetryPolicy, call_with_retries
 from plansearch.result import Candidate, FinishReason, Plan, SearchStats
 from plansearch.scheduling import PriorityLimiter
@@ -149,8 +149,11 @@ class SearchContext:
                                    delay=delay))
 
         async def attempt() -> ModelReply:
-            replies = await self.provider.complete(request, 1)
-            return replies[0]
+            reply = (await self.provider.complete(request, 1))[0]
+            if reply.is_empty and reply.stop_reason is not StopReason.MAX_TOKENS:
+                self.stats.empty_replies += 1
+                raise EmptyReply("the model sent an empty reply")
+            return reply
 
         async with self._limiter.slot(int(stage)):
             self._sending += 1
@@ -179,7 +182,7 @@ class SearchContext:
             self.stats.cached_calls += int(reply.from_cache)
             self.stats.usage = self.stats.usage + usage
             self.stats.truncated_replies += int(reply.stop_reason is StopReason.MAX_TOKENS)
-            self.stats.empty_replies += int(reply.is_empty)
+            self.stats.empty_replies += int(reply.is_empty)  # cut off before any text
         else:
             self.stats.failed_calls += 1
             if error is not None:

@@ -94,7 +94,8 @@ class SearchStats(BaseModel):
     parse_failures: int = Field(0, description="Replies that could not be parsed.")
     dropped_branches: int = Field(0, description="Branches abandoned after failures.")
     truncated_replies: int = Field(0, description="Replies cut off by max_tokens.")
-    empty_replies: int = Field(0, description="Replies with no text.")
+    empty_replies: int = Field(
+        0, description="Replies with no text (each is asked again, as a fault of its own).")
     nodes: int = Field(0, description="Distinct observation sets turned into sketches.")
     graph_depth: int = Field(0, description="Longest chain of dependent model calls.")
     usage: Usage = Field(default_factory=Usage)

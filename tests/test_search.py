@@ -17,7 +17,7 @@ from plansearch.events import (
 from plansearch.result import FinishReason
 from plansearch.search import Search
 from tests.search_helpers import FAST_RETRIES, PROBLEM, run_search, settings_for
-from tests.support.fake_llm import FakeCall, FakeLLMServer
+from tests.support.fake_llm import FakeCall, FakeLLMServer, Fault
 from tests.support.plansearch_script import PlanSearchScript, stage_of
 
 
@@ -201,6 +201,24 @@ async def test_transient_faults_are_retried_and_the_search_completes(tmp_path: P
     assert result.finish_reason is FinishReason.COMPLETED
     assert result.stats.retries > 10
     assert len(result.candidates) == 56
+
+
+async def test_an_empty_reply_is_asked_again_and_never_cached(tmp_path: Path) -> None:
+    script = PlanSearchScript("add", first=3, derived=2)
+    with FakeLLMServer(script, retry_after=0.01) as server:
+        server.inject(Fault.EMPTY, times=2)  # the first two requests
+        settings = settings_for(server, tmp_path, max_retries=4)
+        result, _ = await run_search(settings)
+        assert result.finish_reason is FinishReason.COMPLETED
+        assert len(result.candidates) == 56
+        assert result.stats.empty_replies == 2
+        assert result.stats.faults == {"empty_reply": 2}
+        assert result.stats.retries == 2 and result.stats.failed_calls == 0
+        asked = server.request_count
+        again, _ = await run_search(settings)  # everything from the cache, nothing empty
+        assert server.request_count == asked
+        assert again.stats.empty_replies == 0
+        assert [c.code for c in again.candidates] == [c.code for c in result.candidates]
 
 
 async def test_garbage_observation_lists_are_reasked_then_dropped(tmp_path: Path) -> None:

@@ -91,6 +91,14 @@ class MalformedReply(ModelError):
     retryable = True
 
 
+class EmptyReply(ModelError):
+    """A successful reply without any text that was not cut off by max_tokens: asked again,
+    and never cached."""
+
+    kind = "empty_reply"
+    retryable = True
+
+
 class BadRequest(ModelError):
     """The endpoint refused this request (e.g. prompt too long); retrying will not help."""
 

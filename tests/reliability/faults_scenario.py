@@ -40,9 +40,10 @@ ENGINE_KINDS: dict[Fault, str] = {
     Fault.HANG: "timed_out",
     Fault.TRUNCATED: "malformed_reply",
     Fault.MALFORMED: "malformed_reply",
+    Fault.EMPTY: "empty_reply",
 }
-"""How the engine names each fault in `stats.faults`; an empty reply is no error (it is
-counted in `stats.emptyReplies`)."""
+"""How the engine names each fault in `stats.faults` (an empty reply is also counted in
+`stats.emptyReplies`)."""
 
 
 @dataclass
@@ -140,7 +141,7 @@ async def fault_session(
         f"recovered on a retry, {stats['failedCalls']} failed, {stats['emptyReplies']} empty "
         f"replies, {stats['droppedBranches']} branches dropped",
     ]
-    if result["finishReason"] != "completed":
+    if result["finishReason"] not in ("completed", "max_candidates"):  # both end normally
         figures.errors.append(f"finished with {result['finishReason']}: {result['message']}")
     if not candidates:
         figures.errors.append(f"no candidates at {fault_rate:.0%} faults")
