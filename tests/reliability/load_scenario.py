@@ -38,6 +38,7 @@ from lsprotocol import types
 from plansearch.store import RunStore, StoreError, default_store_path
 from tests.lsp.conftest import Client, server_env, session
 from tests.reliability.figures import ScenarioFigures
+from tests.reliability.vanish_scenario import descendants
 
 if TYPE_CHECKING:
     from multiprocessing.queues import Queue
@@ -106,21 +107,10 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def descendants(pid: int) -> list[int]:
-    """Every process below `pid`."""
-    found: list[int] = []
-    with contextlib.suppress(OSError):
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            with contextlib.suppress(OSError):
-                for child in (task / "children").read_text().split():
-                    found += [int(child), *descendants(int(child))]
-    return found
-
-
 def memory(pid: int) -> tuple[float, float]:
     """(RSS of the server, RSS of the server and every process below it), in MB."""
     own = rss_mb(pid)
-    return own, own + sum(rss_mb(child) for child in descendants(pid))
+    return own, own + sum(rss_mb(child) for child, _ in descendants(pid))
 
 
 @dataclass
