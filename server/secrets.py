@@ -31,6 +31,7 @@ class KeyStore:
 
     def __init__(self) -> None:
         self._keys: dict[str, SecretStr] = {}
+        self._seen: set[str] = set()
 
     def set(self, provider: str, key: str) -> None:
         """Hold `key` for `provider`; an empty key forgets it."""
@@ -42,9 +43,13 @@ class KeyStore:
     def get(self, provider: str) -> SecretStr | None:
         return self._keys.get(provider)
 
+    def remember(self, key: SecretStr) -> None:
+        """Scrub `key` too: one the settings found elsewhere (a config file, say)."""
+        self._seen.add(key.get_secret_value())
+
     def values(self) -> list[str]:
-        """Every key held, for scrubbing."""
-        return [key.get_secret_value() for key in self._keys.values()]
+        """Every key held or seen, for scrubbing."""
+        return [*(key.get_secret_value() for key in self._keys.values()), *self._seen]
 
 
 def parse_set_key(params: object) -> tuple[str, str]:

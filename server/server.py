@@ -94,6 +94,8 @@ class PlanSearchServer(LanguageServer):
         if isinstance(tests_file, Path) and not tests_file.is_absolute() and workspace:
             values["tests_file"] = workspace / tests_file
         settings = Settings(**values)
+        if settings.api_key is not None:  # from the environment or a config file
+            self.keys.remember(settings.api_key)
         key = self.keys.get(settings.provider)
         return settings if key is None else settings.model_copy(update={"api_key": key})
 

@@ -41,3 +41,16 @@ def test_serve_accepts_stdio_and_tcp_but_not_both() -> None:
     assert (args.tcp, args.log_file, args.stdio) == ("127.0.0.1:2087", "x.log", False)
     with pytest.raises(SystemExit):
         parser.parse_args(["serve", "--stdio", "--tcp", "127.0.0.1:1"])
+
+
+def test_a_key_the_settings_found_is_scrubbed_from_the_log() -> None:
+    from plansearch_lsp.secrets import KeyStore, Redactor
+    from pydantic import SecretStr
+
+    keys = KeyStore()
+    redactor = Redactor(keys)
+    secret = "config-file-key-0123456789abcdef"
+    assert secret in redactor.scrub(f"value {secret}")  # not known yet, not key-shaped
+    keys.remember(SecretStr(secret))
+    assert redactor.scrub(f"value {secret}") == "value [redacted]"
+    assert keys.get("anthropic") is None  # remembered for scrubbing only
