@@ -24,7 +24,16 @@ from plansearch.store import StoreError
 
 from .documents import DocumentError, analyse_text, file_name
 from .targets import Target
-from .wire import APPLY, ApplyParams, ApplyResult, RequestFailed, parse_params
+from .wire import (
+    APPLY,
+    PREVIEW,
+    ApplyParams,
+    ApplyResult,
+    PreviewParams,
+    PreviewResult,
+    RequestFailed,
+    parse_params,
+)
 
 if TYPE_CHECKING:
     from .searches import SearchJob
@@ -48,11 +57,28 @@ class _Base:
 async def apply(ls: PlanSearchServer, raw: object) -> dict[str, object]:
     """Handle `plansearch/apply`."""
     params = parse_params(ApplyParams, raw, APPLY)
-    job = ls.searches.get(params.search_id)
-    if job is None:
-        raise RequestFailed(f"No search {params.search_id} in this session (searches are kept "
-                            "until the server restarts): run the search again.")
+    job = _job(ls, params.search_id)
     return (await apply_candidate(ls, job, params.candidate_id, rebase=params.rebase)).dump()
+
+
+async def preview(ls: PlanSearchServer, raw: object) -> dict[str, object]:
+    """Handle `plansearch/preview`: the document before and after, for a diff."""
+    params = parse_params(PreviewParams, raw, PREVIEW)
+    job = _job(ls, params.search_id)
+    candidate = job.candidate(params.candidate_id)
+    if candidate is None:
+        raise RequestFailed(f"search {job.id} has no candidate {params.candidate_id} yet")
+    base = await asyncio.to_thread(_original, job, candidate)
+    return PreviewResult(uri=job.target.uri, version=base.version, before=base.text,
+                         after=base.new_text).dump()
+
+
+def _job(ls: PlanSearchServer, search_id: str) -> SearchJob:
+    job = ls.searches.get(search_id)
+    if job is None:
+        raise RequestFailed(f"No search {search_id} in this session (searches are kept "
+                            "until the server restarts): run the search again.")
+    return job
 
 
 async def apply_candidate(

@@ -70,7 +70,7 @@ from pygls.protocol.json_rpc import (
 from pygls.protocol.language_server import lsp_method
 
 from .documents import apply_change, file_name
-from .wire import APPLY, GENERATE, SET_API_KEY
+from .wire import APPLY, GENERATE, PREVIEW, SET_API_KEY
 
 if TYPE_CHECKING:
     import threading
@@ -87,7 +87,7 @@ _NOTIFICATIONS = frozenset(
     | {SET_API_KEY})
 _REQUESTS = frozenset(
     {method for method, kinds in types.METHOD_TO_TYPES.items() if kinds[1] is not None}
-    | {GENERATE, APPLY})
+    | {GENERATE, APPLY, PREVIEW})
 
 
 def converter() -> cattrs.Converter:

@@ -88,6 +88,12 @@ class SearchJob:
         self.task: asyncio.Task[GenerateResult] = asyncio.get_running_loop().create_task(
             self._run(provider))
 
+    def candidate(self, candidate_id: str) -> Candidate | None:
+        """A candidate of this search: of its result, or streamed so far while it runs."""
+        if self.result is not None:
+            return next((c for c in self.result.candidates if c.id == candidate_id), None)
+        return self._candidates.get(candidate_id)
+
     @property
     def server_token(self) -> str:
         return f"plansearch-{self.id}"
@@ -222,7 +228,8 @@ class SearchJob:
         else:
             return
         self._ls.progress(types.ProgressParams(
-            token=self._partial_token, value=PartialResult(candidates=[item]).dump()))
+            token=self._partial_token,
+            value=PartialResult(search_id=self.id, candidates=[item]).dump()))
 
     async def _save(self, result: SearchResult) -> str | None:
         store = self._ls.store_for(self.workspace)

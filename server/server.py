@@ -33,7 +33,7 @@ from .options import Options, parse_options
 from .protocol import PlanSearchProtocol, converter, read_messages
 from .secrets import KeyStore, parse_set_key
 from .watcher import TestWatcher
-from .wire import APPLY, GENERATE, SET_API_KEY
+from .wire import APPLY, GENERATE, PREVIEW, SET_API_KEY
 
 if TYPE_CHECKING:
     from pygls.io_ import AsyncReader
@@ -303,6 +303,10 @@ def build_server(log_file: Path | None = None) -> PlanSearchServer:
     @server.feature(APPLY)
     async def apply_candidate(ls: PlanSearchServer, params: Any) -> dict[str, object]:
         return await apply.apply(ls, params)
+
+    @server.feature(PREVIEW)
+    async def preview_candidate(ls: PlanSearchServer, params: Any) -> dict[str, object]:
+        return await apply.preview(ls, params)
 
     @server.command(plain_client.COMMAND)
     async def generate_command(ls: PlanSearchServer, *args: Any) -> dict[str, object] | None:

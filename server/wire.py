@@ -13,6 +13,7 @@ from plansearch.result import Candidate, SearchResult
 
 GENERATE = "plansearch/generate"
 APPLY = "plansearch/apply"
+PREVIEW = "plansearch/preview"
 SET_API_KEY = "plansearch/setApiKey"
 RANKING_CHANGED = "plansearch/rankingChanged"
 REQUEST_FAILED = -32803
@@ -141,7 +142,24 @@ class GenerateResult(Wire):
 class PartialResult(Wire):
     """A `$/progress` value on the partial-result token: candidates as they are tested."""
 
+    search_id: str = Field(description="The search, for `plansearch/preview` meanwhile.")
     candidates: list[CandidateItem]
+
+
+class PreviewParams(Wire):
+    """`plansearch/preview`: the document as it would be with a candidate in place; for a
+    candidate streamed in a partial result too, while the search still runs."""
+
+    search_id: str
+    candidate_id: str
+
+
+class PreviewResult(Wire):
+    uri: str
+    version: int | None = Field(description="The document version `before` is.")
+    before: str = Field(description="The document when the search started.")
+    after: str = Field(description="The same with the candidate in place, as "
+                       "`plansearch/apply` puts it (the stub's header and docstring kept).")
 
 
 class ApplyParams(Wire):

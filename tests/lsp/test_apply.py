@@ -6,7 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 
 from tests.lsp.conftest import (
     STUB,
@@ -151,3 +153,29 @@ async def test_a_selected_statement_becomes_a_new_function_with_its_imports(
     assert "return len(re.findall('[aeiou]', word))" in new
     assert new.index("def vowels") < new.index("RADIUS = 2")
     assert STUB not in new
+
+
+async def test_preview_shows_the_document_as_apply_would_leave_it(client: Client) -> None:
+    uri = client.open("geometry.py")
+    token = "partial-preview"
+    params = {**at_stub(uri), "partialResultToken": token}
+    result: dict[str, Any] = await client.request(GENERATE, params)
+    streamed = client.editor.progress[token]
+    assert streamed and all(value["searchId"] == result["searchId"] for value in streamed)
+    best = result["candidates"][0]["id"]
+    preview: dict[str, Any] = await client.request(
+        "plansearch/preview", {"searchId": result["searchId"], "candidateId": best})
+    assert preview["uri"] == uri and preview["version"] == 1
+    assert preview["before"] == STUB
+    assert '    """Area of a circle of radius r.' in preview["after"], "the docstring stays"
+    assert "return math.pi * r * r" in preview["after"]
+    assert await apply(client, result) == {"applied": True, "reason": None, "canRebase": False}
+    assert client.text(uri) == preview["after"]
+
+
+async def test_preview_of_an_unknown_candidate_says_so(client: Client) -> None:
+    uri = client.open("geometry.py")
+    result = await search(client, uri)
+    with pytest.raises(JsonRpcException, match="has no candidate nope"):
+        await client.request("plansearch/preview",
+                             {"searchId": result["searchId"], "candidateId": "nope"})
