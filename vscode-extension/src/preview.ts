@@ -1,7 +1,7 @@
 /**
- * What a preview compares: the function as it is in the document, and a candidate's code at the
- * same indentation. (Applying splices on the server, which may keep the stub's signature and
- * docstring; the preview shows the candidate as written.)
+ * What a preview compares. Normally the server says (`plansearch/preview`): the document before,
+ * and after the candidate is put in place as applying would. Without it (an older server), the
+ * function as it is in the document and the candidate's code as written, at the same indentation.
  */
 
 export interface Block {
@@ -69,4 +69,15 @@ function headerEnd(lines: readonly string[], start: number): number {
 
 function indentation(text: string): number {
     return text.length - text.trimStart().length;
+}
+
+/** The first line (0-based) where `after` differs from `before`, or 0 when they are equal. */
+export function firstDifference(before: string, after: string): number {
+    const left = before.split(/\r?\n/);
+    const right = after.split(/\r?\n/);
+    const index = left.findIndex((line, at) => line !== right[at]);
+    if (index >= 0) {
+        return index;
+    }
+    return right.length > left.length ? left.length : 0;
 }

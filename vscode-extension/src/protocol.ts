@@ -5,6 +5,7 @@
 
 export const GENERATE = 'plansearch/generate';
 export const APPLY = 'plansearch/apply';
+export const PREVIEW = 'plansearch/preview';
 export const SET_API_KEY = 'plansearch/setApiKey';
 export const RANKING_CHANGED = 'plansearch/rankingChanged';
 
@@ -91,7 +92,22 @@ export interface GenerateResult {
 
 /** A `$/progress` value on the partial-result token. */
 export interface PartialResult {
+    /** The search, so that its candidates can be previewed while it runs. */
+    searchId: string;
     candidates: CandidateItem[];
+}
+
+export interface PreviewParams {
+    searchId: string;
+    candidateId: string;
+}
+
+/** The document when the search started, and as applying the candidate would leave it. */
+export interface PreviewResult {
+    uri: string;
+    version: number | null;
+    before: string;
+    after: string;
 }
 
 export interface ApplyParams {

@@ -19,16 +19,19 @@ import { tokensInProgress, type PriceTable } from './cost';
 import type { RedactingLog } from './log';
 import { CandidatePicker } from './picker';
 import { planMarkdown } from './planView';
-import { functionAt, indented } from './preview';
+import { firstDifference, functionAt, indented } from './preview';
 import {
     APPLY,
     GENERATE,
+    PREVIEW,
     type ApplyParams,
     type ApplyResult,
     type CandidateItem,
     type GenerateParams,
     type GenerateResult,
     type PartialResult,
+    type PreviewParams,
+    type PreviewResult,
     type Target,
 } from './protocol';
 import type { Server } from './server';
@@ -57,6 +60,8 @@ export class Search implements vscode.Disposable {
     private readonly cancellation = new vscode.CancellationTokenSource();
     private readonly picker: CandidatePicker;
     private chosen: CandidateItem | undefined;
+    /** Known from the first partial result, before the search ends. */
+    private searchId: string | undefined;
     private report: (message: string) => void = () => undefined;
     private readonly services: Services;
     private readonly target: Target;
@@ -146,6 +151,7 @@ export class Search implements vscode.Disposable {
     }
 
     private partial(value: PartialResult): void {
+        this.searchId = value.searchId ?? this.searchId;
         this.candidates.add(value.candidates);
         if (this.picker.visible) {
             this.picker.update(this.candidates.items);
@@ -154,6 +160,7 @@ export class Search implements vscode.Disposable {
 
     private finish(result: GenerateResult): void {
         this.result = result;
+        this.searchId = result.searchId;
         this.label = result.target;
         this.candidates.rank(result.candidates);
         this.services.status.finished(result, this.services.prices());
@@ -246,26 +253,52 @@ export class Search implements vscode.Disposable {
         }
     }
 
-    /** A diff of the function as it is now and the candidate's code. */
+    /** A diff of the document as it is and as applying the candidate would leave it. */
     private async preview(item: CandidateItem): Promise<void> {
+        const sides = (await this.serverPreview(item)) ?? this.localPreview(item);
+        if (sides === undefined) {
+            return;
+        }
+        const left = this.services.documents.set(`/preview/now/${this.label}.py`, sides.before);
+        const right = this.services.documents.set(`/preview/${item.id}/${this.label}.py`, sides.after);
+        const line = firstDifference(sides.before, sides.after);
+        await vscode.commands.executeCommand('vscode.diff', left, right, `${this.label}: now ↔ candidate ${item.id} (${item.tally})`, {
+            preview: true,
+            preserveFocus: true,
+            selection: new vscode.Range(line, 0, line, 0),
+        });
+        if (!this.picker.visible) {
+            await closePreviews(); // the picker closed while the diff was opening
+        }
+    }
+
+    /** The server's before and after, exactly as applying would do it. */
+    private async serverPreview(item: CandidateItem): Promise<{ before: string; after: string } | undefined> {
+        const client = await this.services.server.ready();
+        if (client === undefined || this.searchId === undefined) {
+            return undefined;
+        }
+        const params: PreviewParams = { searchId: this.searchId, candidateId: item.id };
+        try {
+            return await client.sendRequest<PreviewResult>(PREVIEW, params);
+        } catch (error) {
+            this.services.log.warn(`no preview from the server: ${error instanceof Error ? error.message : String(error)}`);
+            return undefined;
+        }
+    }
+
+    /** The function as it is now against the candidate's code as written. */
+    private localPreview(item: CandidateItem): { before: string; after: string } | undefined {
         const uri = vscode.Uri.parse(this.target.textDocument.uri).toString();
         const document = vscode.workspace.textDocuments.find((open) => open.uri.toString() === uri);
         if (document === undefined) {
-            return;
+            return undefined;
         }
         const lines = document.getText().split(/\r?\n/);
         const at = this.target.range?.start ?? this.target.position ?? { line: 0, character: 0 };
         const block = functionAt(lines, at.line);
         const now = block ? lines.slice(block.start, block.end).join('\n') : '';
-        const left = this.services.documents.set(`/preview/now/${this.label}.py`, `${now}\n`);
-        const right = this.services.documents.set(`/preview/${item.id}/${this.label}.py`, `${indented(item.code, block?.indent ?? '')}\n`);
-        await vscode.commands.executeCommand('vscode.diff', left, right, `${this.label}: now ↔ candidate ${item.id} (${item.tally})`, {
-            preview: true,
-            preserveFocus: true,
-        });
-        if (!this.picker.visible) {
-            await closePreviews(); // the picker closed while the diff was opening
-        }
+        return { before: `${now}\n`, after: `${indented(item.code, block?.indent ?? '')}\n` };
     }
 }
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { functionAt, indented } from '../../src/preview.ts';
+import { firstDifference, functionAt, indented } from '../../src/preview.ts';
 
 const SOURCE = `import math
 
@@ -45,5 +45,18 @@ describe('functionAt', () => {
 describe('indented', () => {
     it('indents non-blank lines and drops trailing space', () => {
         assert.equal(indented('def f():\n\n    return 1\n\n', '    '), '    def f():\n\n        return 1');
+    });
+});
+
+describe('firstDifference', () => {
+    it('finds the first line that differs', () => {
+        assert.equal(firstDifference('a\nb\nc\n', 'a\nB\nc\n'), 1);
+        assert.equal(firstDifference('a\r\nb\r\n', 'a\nb\nx\n'), 2);
+    });
+    it('is the end of the shorter text when only lines were added', () => {
+        assert.equal(firstDifference('a', 'a\nb'), 1);
+    });
+    it('is 0 for equal texts', () => {
+        assert.equal(firstDifference('a\nb', 'a\nb'), 0);
     });
 });
