@@ -118,9 +118,14 @@ describe('PlanSearch in VS Code', () => {
         const diff = bench.previewTab('area');
         await diff.waitFor({ timeout: UI_MS });
         const sides = session.page.locator('.monaco-diff-editor');
-        // The function as it is (the stub's header) against the candidate's code (its own).
-        await sides.locator('.view-line', { hasText: 'def area(r: float) -> float:' }).first().waitFor({ timeout: UI_MS });
-        await sides.locator('.view-line', { hasText: 'def area(r):' }).first().waitFor({ timeout: UI_MS });
+        // The file as it is (the stub) against the file as applying would leave it: the stub's
+        // header and docstring kept (the candidate's own header is `def area(r):`).
+        const before = sides.locator('.editor.original');
+        const after = sides.locator('.editor.modified');
+        await before.locator('.view-line', { hasText: /^\s*\.\.\.\s*$/ }).first().waitFor({ timeout: UI_MS });
+        await after.locator('.view-line', { hasText: 'def area(r: float) -> float:' }).first().waitFor({ timeout: UI_MS });
+        await after.locator('.view-line', { hasText: 'Area of a circle of radius r.' }).first().waitFor({ timeout: UI_MS });
+        assert.equal(await after.locator('.view-line', { hasText: 'def area(r):' }).count(), 0);
         await session.screenshot('preview-diff');
         await session.page.keyboard.press('ArrowUp');
         await session.page.keyboard.press('Enter');
