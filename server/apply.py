@@ -84,13 +84,13 @@ def _job(ls: PlanSearchServer, search_id: str) -> SearchJob:
 async def apply_candidate(
     ls: PlanSearchServer, job: SearchJob, candidate_id: str, *, rebase: bool = False
 ) -> ApplyResult:
-    """Send the edit that puts a candidate in place; tell the user when it is refused."""
+    """Send the edit that puts a candidate in place; say why when it is refused."""
     candidate = _candidate(job, candidate_id)
     base = _rebased(ls, job, candidate) if rebase else _original(job, candidate)
     uri = job.target.uri
     document = ls.workspace.get_text_document(uri)
     if not _versioned_edits(ls) and document.version != base.version:
-        return _refused(ls, job, "the document changed since the search started")
+        return _refused(job, "the document changed since the search started")
     edit = workspace_edit(uri, base.version, base.text, base.new_text,
                           versioned=_versioned_edits(ls),
                           units=document.position_codec.client_num_units)
@@ -100,7 +100,7 @@ async def apply_candidate(
     except JsonRpcException as error:
         raise RequestFailed(f"the editor could not apply the edit: {error.message}") from None
     if not reply.applied:
-        return _refused(ls, job, reply.failure_reason or "the editor refused the edit")
+        return _refused(job, reply.failure_reason or "the editor refused the edit")
     await _remember(ls, job, candidate, base.new_text)
     logger.info("applied %s of search %s to %s", candidate.id, job.id, file_name(uri))
     return ApplyResult(applied=True)
@@ -199,12 +199,9 @@ def _new_text(source: str, target: Target, code: str) -> str:
         raise RequestFailed(f"cannot put the candidate in place: {error}") from None
 
 
-def _refused(ls: PlanSearchServer, job: SearchJob, reason: str) -> ApplyResult:
+def _refused(job: SearchJob, reason: str) -> ApplyResult:
+    """The answer for a refused edit; whoever asked tells the user (once)."""
     can_rebase = job.target.qualname is not None and job.target.source == job.target.document_text
-    again = " Apply it again to put it into the current text." if can_rebase else ""
-    ls.window_show_message(types.ShowMessageParams(
-        type=types.MessageType.Warning,
-        message=f"PlanSearch did not change {file_name(job.target.uri)}: {reason}.{again}"))
     return ApplyResult(applied=False, reason=reason, can_rebase=can_rebase)
 
 

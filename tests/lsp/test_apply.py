@@ -64,10 +64,8 @@ async def test_apply_is_refused_after_the_document_changed_then_rebased(
     assert refused["applied"] is False and refused["canRebase"] is True
     assert "version 2" in refused["reason"]
     assert client.text(uri) == edited, "nothing was overwritten"
-    warning = client.lsp.messages[-1]
-    assert warning.type == types.MessageType.Warning
-    assert "PlanSearch did not change geometry.py" in warning.message
-    assert "Apply it again" in warning.message
+    assert not [m for m in client.lsp.messages if m.type == types.MessageType.Warning], (
+        "the client that asked tells the user, once; the server does not too")
     rebased = await apply(client, result, rebase=True)
     assert rebased["applied"] is True
     text = client.text(uri)
@@ -88,6 +86,33 @@ async def test_plain_clients_choose_from_a_menu(client: Client) -> None:
     assert titles[-1].startswith("6. [0/1 docstring examples] sketch reply")
     assert "return math.pi * r * r" in client.text(uri)
     assert client.editor.progress, "the search showed progress"
+
+
+async def test_a_plain_client_hears_of_a_refused_edit_once_and_can_apply_again(
+    client: Client,
+) -> None:
+    uri = client.open("geometry.py")
+    edited = "# edited while the menu was open\n" + client.text(uri)
+
+    def choose(params: types.ShowMessageRequestParams) -> types.MessageActionItem | None:
+        actions = params.actions or []
+        if "not applied" in params.message:
+            return next(a for a in actions if a.title == "Apply to the current text")
+        client.change(uri, edited)  # the user edits before picking
+        return actions[0]
+
+    client.editor.choose = choose
+    (action,) = await client.code_actions(uri, (4, 4))
+    assert isinstance(action, types.CodeAction) and action.command is not None
+    await client.lsp.workspace_execute_command_async(types.ExecuteCommandParams(
+        command=action.command.command, arguments=action.command.arguments))
+    menu, refusal = client.editor.message_requests
+    assert "6 candidates for area" in menu.message
+    assert refusal.message.startswith("The candidate was not applied:")
+    assert not [m for m in client.lsp.messages if m.type == types.MessageType.Warning]
+    text = client.text(uri)
+    assert text.startswith("# edited while the menu was open\n")
+    assert "return math.pi * r * r" in text
 
 
 async def test_hover_shows_the_plan_also_after_a_restart(
