@@ -24,6 +24,10 @@ export class CandidatePicker implements vscode.Disposable {
     private readonly quickPick = vscode.window.createQuickPick<Row>();
     private readonly subscriptions: vscode.Disposable[] = [];
     private previewed: string | undefined;
+    /** The row this picker made active last; another one means the user moved. */
+    private madeActive: string | undefined;
+    /** Until the user moves, the best candidate is the active row as the ranking changes. */
+    private followBest = true;
     private open = false;
     private readonly hidden = new vscode.EventEmitter<void>();
     readonly onDidHide = this.hidden.event;
@@ -35,6 +39,9 @@ export class CandidatePicker implements vscode.Disposable {
         pick.keepScrollPosition = true;
         this.subscriptions.push(
             pick.onDidChangeActive(([row]) => {
+                if (row !== undefined && row.candidate.id !== this.madeActive) {
+                    this.followBest = false;
+                }
                 if (row !== undefined && row.candidate.id !== this.previewed) {
                     this.previewed = row.candidate.id;
                     actions.preview(row.candidate);
@@ -51,6 +58,8 @@ export class CandidatePicker implements vscode.Disposable {
             pick.onDidHide(() => {
                 this.open = false;
                 this.previewed = undefined;
+                this.madeActive = undefined;
+                this.followBest = true;
                 this.hidden.fire();
             }),
         );
@@ -67,7 +76,7 @@ export class CandidatePicker implements vscode.Disposable {
         this.quickPick.show();
     }
 
-    /** Replace the rows, keeping the active one where it is. */
+    /** Replace the rows: the best one active until the user moves, then the user's. */
     update(items: readonly CandidateItem[]): void {
         const pick = this.quickPick;
         const active = pick.activeItems[0]?.candidate.id;
@@ -75,10 +84,11 @@ export class CandidatePicker implements vscode.Disposable {
             const { label, description, detail } = describe(candidate);
             return { label: `${index + 1}. ${label}`, description, detail, candidate, buttons: [PLAN_BUTTON] };
         });
+        const target = this.followBest ? rows[0] : rows.find((row) => row.candidate.id === active);
+        this.madeActive = target?.candidate.id ?? this.madeActive;
         pick.items = rows;
-        const keep = rows.find((row) => row.candidate.id === active);
-        if (keep !== undefined) {
-            pick.activeItems = [keep];
+        if (target !== undefined) {
+            pick.activeItems = [target];
         }
     }
 

@@ -62,6 +62,8 @@ export class Search implements vscode.Disposable {
     private chosen: CandidateItem | undefined;
     /** Known from the first partial result, before the search ends. */
     private searchId: string | undefined;
+    /** Counts previews asked for: an answer that is no longer the latest is dropped. */
+    private previews = 0;
     private report: (message: string) => void = () => undefined;
     private readonly services: Services;
     private readonly target: Target;
@@ -216,6 +218,7 @@ export class Search implements vscode.Disposable {
 
     /** Apply now, or (while the search runs) stop it and apply once it answered. */
     private async choose(item: CandidateItem): Promise<void> {
+        this.previews++; // a preview still on its way is not opened any more
         if (this.result !== undefined) {
             await this.apply(item);
             return;
@@ -255,9 +258,10 @@ export class Search implements vscode.Disposable {
 
     /** A diff of the document as it is and as applying the candidate would leave it. */
     private async preview(item: CandidateItem): Promise<void> {
+        const ticket = ++this.previews;
         const sides = (await this.serverPreview(item)) ?? this.localPreview(item);
-        if (sides === undefined) {
-            return;
+        if (sides === undefined || ticket !== this.previews || !this.picker.visible) {
+            return; // another row was previewed meanwhile, or a candidate was chosen
         }
         const left = this.services.documents.set(`/preview/now/${this.label}.py`, sides.before);
         const right = this.services.documents.set(`/preview/${item.id}/${this.label}.py`, sides.after);
