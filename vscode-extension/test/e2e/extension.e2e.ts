@@ -99,9 +99,7 @@ describe('PlanSearch in VS Code', () => {
 
     step('generates from the code action: picker, preview, choice, new file content', async () => {
         await bench.goTo(AREA_STUB);
-        await session.page.keyboard.press('Control+.');
-        const action = session.page.locator('.action-widget .monaco-list-row', { hasText: 'Generate via PlanSearch' });
-        await action.waitFor({ timeout: UI_MS });
+        const action = await bench.codeAction('Generate via PlanSearch');
         await session.screenshot('code-action');
         await action.click();
 

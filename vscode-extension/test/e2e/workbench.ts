@@ -25,6 +25,24 @@ export class Workbench {
         await this.quickInput().waitFor({ state: 'hidden', timeout: UI_MS });
     }
 
+    /** Open the code-action menu at the cursor and wait for the action titled `title`. The
+     * menu asks the language server, which may not have answered the first time the keys are
+     * pressed (the light bulb comes later): the keys are pressed again, a few times. */
+    async codeAction(title: string): Promise<Locator> {
+        const action = this.page.locator('.action-widget .monaco-list-row', { hasText: title });
+        for (let attempt = 0; attempt < 4; attempt++) {
+            await this.page.keyboard.press('Control+.');
+            try {
+                await action.waitFor({ timeout: UI_MS / 4 });
+                return action;
+            } catch {
+                await this.page.keyboard.press('Escape');
+            }
+        }
+        await action.waitFor({ timeout: UI_MS });
+        return action;
+    }
+
     /** Run a command from the palette by its full title. */
     async runCommand(title: string): Promise<void> {
         await this.page.keyboard.press('F1');
