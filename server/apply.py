@@ -146,7 +146,7 @@ def _line_start(lines: list[str], index: int, units: Callable[[str], int]) -> ty
 def _candidate(job: SearchJob, candidate_id: str) -> Candidate:
     if job.result is None:
         raise RequestFailed(f"search {job.id} has not finished yet")
-    found = next((c for c in job.result.candidates if c.id == candidate_id), None)
+    found = job.candidate(candidate_id)
     if found is None:
         ids = ", ".join(c.id for c in job.result.candidates) or "none"
         raise RequestFailed(f"search {job.id} has no candidate {candidate_id} (it has {ids})")

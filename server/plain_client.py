@@ -49,12 +49,10 @@ async def generate_command(ls: PlanSearchServer, *args: object) -> dict[str, obj
             type=types.MessageType.Warning,
             message=f"The candidate was not applied: {result.reason}.",
             actions=[types.MessageActionItem(title=APPLY_AGAIN)]))
-        if again is not None and again.title == APPLY_AGAIN:
-            result = await apply_candidate(ls, job, chosen, rebase=True)
-            if not result.applied:
-                _show(ls, types.MessageType.Warning,
-                      f"PlanSearch: the candidate was not applied: {result.reason}.")
-    elif not result.applied:
+        if again is None or again.title != APPLY_AGAIN:
+            return outcome.dump()  # the user was told, and declined
+        result = await apply_candidate(ls, job, chosen, rebase=True)
+    if not result.applied:
         _show(ls, types.MessageType.Warning,
               f"PlanSearch: the candidate was not applied: {result.reason}.")
     return outcome.dump()
