@@ -360,18 +360,13 @@ class SearchRegistry:
 
 
 async def begin(ls: PlanSearchServer, params: GenerateParams) -> SearchJob:
-    """`start`, once the client's settings are in (or after a few seconds without them)."""
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(ls.configured.wait(), _SETTINGS_WAIT)
-    return await start(ls, params)
-
-
-async def start(ls: PlanSearchServer, params: GenerateParams) -> SearchJob:
     """Resolve the target and settings and start the search; RequestFailed if it cannot.
 
-    The settings (and a provider, when they are new) are made in a worker thread: that takes
-    tens of milliseconds, more on a busy machine, and the editor's requests must not wait
-    behind it."""
+    The target is held from the first step, before anything is awaited, so that of two
+    requests for one function the first sent wins. Then the client's settings are waited for
+    (a few seconds at most), and the settings (and a provider, when they are new) are made in
+    a worker thread: that takes tens of milliseconds, more on a busy machine, and the
+    editor's requests must not wait behind it."""
     uri = params.text_document.uri
     document = ls.workspace.get_text_document(uri)
     try:
@@ -396,6 +391,8 @@ async def start(ls: PlanSearchServer, params: GenerateParams) -> SearchJob:
         raise RequestFailed(str(error)) from None
     workspace = ls.workspace_for(path)
     with ls.searches.starting(target):
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(ls.configured.wait(), _SETTINGS_WAIT)
         settings = await asyncio.to_thread(_settings, ls, overrides, workspace)
         provider = await ls.searches.providers.lease(settings, ls.engine)
         job = SearchJob(ls, target, settings, provider, workspace, params.partial_result_token)
