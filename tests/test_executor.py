@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -24,6 +25,7 @@ from plansearch.execution import (
     TestCase,
     TestStatus,
     detect_isolation,
+    harness,
     sandbox,
 )
 from plansearch.execution.compare import doctest_matches, stdout_matches, values_equal
@@ -127,6 +129,15 @@ def test_the_childrens_encoder_writes_json() -> None:
     assert FrameDecoder().feed(encode_small(message)) == [message]
     with pytest.raises(TypeError):
         encode_small({"bad": [1]})
+
+
+def test_the_fork_servers_warm_up_leaves_nothing_for_candidates(tmp_path: Path) -> None:
+    output = sys.stdout, sys.stderr
+    harness.warm_up(str(tmp_path), rounds=2)
+    assert (sys.stdout, sys.stderr) == output
+    assert not any(name.startswith("plansearch_warm_up") for name in sys.modules)
+    assert not harness._compiled  # nothing compiled for the warm-up stays cached
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_comparisons_without_the_sandbox() -> None:

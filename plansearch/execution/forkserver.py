@@ -130,6 +130,7 @@ class ForkServer:
         for name in PRELOAD:
             importlib.import_module(name)
         _warm_typing()
+        harness.warm_up(self._scratch)
         self._pytest_loaded = False
         gc.freeze()
 
@@ -440,13 +441,15 @@ class ForkServer:
         """Kill and reap every process left in this sandbox (or below this server)."""
         deadline = time.monotonic() + 5.0
         while True:
-            self._kill_descendants()
+            # with no child left, nothing is left: an orphan is given to this server
+            # (PID 1 or a subreaper) before its parent can be reaped
             try:
                 while os.waitpid(-1, os.WNOHANG)[0]:
                     pass
             except ChildProcessError:
                 self._discard_reports()
                 return
+            self._kill_descendants()
             if time.monotonic() > deadline:
                 print("plansearch fork server: a process would not die", file=sys.stderr)
                 return
