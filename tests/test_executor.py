@@ -29,6 +29,7 @@ from plansearch.execution import (
     sandbox,
 )
 from plansearch.execution.compare import doctest_matches, stdout_matches, values_equal
+from plansearch.execution.harness import CANDIDATE_NICENESS
 from plansearch.execution.protocol import FrameDecoder, encode_small
 from plansearch.execution.sandbox import LEVELS, level_available
 
@@ -371,6 +372,15 @@ async def test_candidates_run_scrubbed_in_a_scratch_directory(executor: Executor
     for _ in range(2):  # the second run starts from an empty scratch directory again
         result = await executor.run(program(source), [value_test("f()", expected)])
         assert statuses(result) == [S.PASS], result.outcomes[0].message
+
+
+@module_loop
+async def test_candidates_run_below_the_fork_servers_priority(executor: Executor) -> None:
+    # the fork server (started from this process) keeps this process's niceness
+    expected = min(19, os.nice(0) + CANDIDATE_NICENESS)
+    source = "import os\ndef f():\n    return os.getpriority(os.PRIO_PROCESS, 0)\n"
+    result = await executor.run(program(source), [value_test("f()", str(expected))])
+    assert statuses(result) == [S.PASS], result.outcomes[0].message
 
 
 @module_loop

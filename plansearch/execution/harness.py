@@ -34,6 +34,8 @@ from plansearch.execution.protocol import Message, encode_small, write_frame
 EXIT_OK = 0
 EXIT_CRASH = 70
 EXIT_REPORT_LOST = 71
+# how much lower than the fork server's the scheduling priority of candidates is (nice(2))
+CANDIDATE_NICENESS = 10
 
 _MIB = 1024 * 1024
 _TRACEBACK_FRAMES = 12
@@ -209,6 +211,9 @@ def _isolate(setup: ChildSetup) -> None:
     """Cut the child off from the server. Done with bare system calls: every Python object
     touched after a fork costs a copied page, and that is most of a candidate's cost."""
     os.setpgid(0, 0)  # one group for the candidate and what it forks: killed in one call
+    # below the fork server, which must get the CPU at once to stop a fork bomb (at equal
+    # priority it waits its turn behind every copy), and below the user's own programs
+    os.nice(CANDIDATE_NICENESS)
     with contextlib.suppress(OSError):  # the name only helps find leftovers
         _write_file("/proc/self/comm", setup.name.encode()[:15])
     if setup.die_with_server and linux.available():
