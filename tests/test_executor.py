@@ -4,6 +4,7 @@ and clean shutdown, with real sandboxed fork servers."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import sys
@@ -28,6 +29,7 @@ from plansearch.execution import (
     harness,
     sandbox,
 )
+from plansearch.execution import executor as executor_module
 from plansearch.execution.compare import doctest_matches, stdout_matches, values_equal
 from plansearch.execution.harness import CANDIDATE_NICENESS
 from plansearch.execution.protocol import FrameDecoder, encode_small
@@ -490,6 +492,31 @@ async def test_cancelling_a_queued_run_drops_it() -> None:
         started = time.monotonic()
         assert statuses(await single.run(ADD, [value_test("f(1, 1)", "2")])) == [S.PASS]
         assert time.monotonic() - started < 1.5  # the cancelled candidate never ran
+
+
+@module_loop
+async def test_a_worker_that_does_not_answer_is_replaced_without_stray_errors(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the executor waits the candidate's time plus a margin; a negative margin makes it give up
+    # on a healthy worker, the case of a worker that hangs
+    monkeypatch.setattr(executor_module, "_REPLY_MARGIN", -0.8)
+    loop = asyncio.get_running_loop()
+    errors: list[dict[str, object]] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _, context: errors.append(context))
+    sleeper = "import time\ndef f():\n    time.sleep(0.6)\n    return 1\n"
+    try:
+        async with Executor(workers=1, limits=Limits(candidate_timeout=1.0)) as single:
+            result = await single.run(program(sleeper), [value_test("f()", "1")])
+            assert statuses(result) == [S.EXECUTOR_ERROR]
+            assert "did not answer" in result.outcomes[0].message
+            await asyncio.sleep(0.5)  # the old worker is killed meanwhile
+        del single
+        gc.collect()  # an error nobody retrieved is reported when its future is collected
+    finally:
+        loop.set_exception_handler(previous)
+    assert errors == []
 
 
 @module_loop

@@ -110,8 +110,9 @@ class Worker:
             await self._send(message)
             return await asyncio.wait_for(asyncio.shield(reply), timeout)
         finally:
-            if reply.done():
-                self._replies.pop(run_id, None)
+            if not reply.done():  # nobody waits for it any more: a late reply is dropped
+                reply.cancel()
+            self._replies.pop(run_id, None)
             self._budgets.pop(run_id, None)
             if not self._budgets:
                 self._idle.set()
