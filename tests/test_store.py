@@ -300,7 +300,7 @@ def test_two_processes_write_at_once(tmp_path: Path) -> None:
     result_file.write_text(make_result([WRONG, RIGHT]).model_dump_json())
     problem_file.write_text(PROBLEM.model_dump_json())
     script = textwrap.dedent("""
-        import sys, time
+        import sqlite3, sys, time
         from pathlib import Path
         from plansearch.problem import Problem
         from plansearch.result import SearchResult
@@ -312,10 +312,19 @@ def test_two_processes_write_at_once(tmp_path: Path) -> None:
         while not Path(go).exists():
             time.sleep(0.005)
         with RunStore(Path(store_path)) as store:  # both create the new file at once
+            first_id = None
             for _ in range(int(count)):
                 run_id = store.save_run(result, problem)
+                first_id = first_id or run_id
                 store.record_applied(run_id, "c2", "def double(x):\\n    return 2 * x\\n")
                 print(run_id, flush=True)
+                if run_id == first_id:  # go on once the other writer has written too
+                    with sqlite3.connect(store_path, timeout=30) as db:
+                        deadline = time.monotonic() + 30
+                        while time.monotonic() < deadline and db.execute(
+                            "SELECT count(*) FROM runs"
+                        ).fetchone()[0] < 2:
+                            time.sleep(0.005)
     """)
     writers = [
         subprocess.Popen(
@@ -342,7 +351,7 @@ def test_two_processes_write_at_once(tmp_path: Path) -> None:
         order = [row[0] for row in db.execute("SELECT id FROM runs ORDER BY rowid")]
     first = set(outputs[0][0].split())
     switches = sum((a in first) != (b in first) for a, b in itertools.pairwise(order))
-    assert switches >= 2, "the two writers' runs interleave: they really wrote at once"
+    assert switches >= 2, "the two writers' runs interleave (each waits for the other's first)"
 
 
 def test_a_file_that_is_not_a_database_gives_a_clear_error(tmp_path: Path) -> None:
