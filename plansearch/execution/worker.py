@@ -130,7 +130,6 @@ class Worker:
             await asyncio.wait_for(acknowledged, timeout)
         finally:
             self._acknowledgements.pop(run_id, None)
-            self._replies.pop(run_id, None)
 
     async def close(self, timeout: float = 3.0) -> None:
         """Let the worker finish (it kills what is left and exits); kill it if it does not."""
