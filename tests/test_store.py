@@ -312,13 +312,11 @@ def test_two_processes_write_at_once(tmp_path: Path) -> None:
         while not Path(go).exists():
             time.sleep(0.005)
         with RunStore(Path(store_path)) as store:  # both create the new file at once
-            first_id = None
-            for _ in range(int(count)):
+            for index in range(int(count)):
                 run_id = store.save_run(result, problem)
-                first_id = first_id or run_id
                 store.record_applied(run_id, "c2", "def double(x):\\n    return 2 * x\\n")
                 print(run_id, flush=True)
-                if run_id == first_id:  # go on once the other writer has written too
+                if index == 0:  # go on once the other writer has written too
                     with sqlite3.connect(store_path, timeout=30) as db:
                         deadline = time.monotonic() + 30
                         while time.monotonic() < deadline and db.execute(
