@@ -225,6 +225,31 @@ async def test_assert_failures_show_both_sides(executor: Executor) -> None:
 
 
 @module_loop
+async def test_model_written_assert_code_is_compiled_in_the_sandbox_alike(
+    executor: Executor,
+) -> None:
+    # trusted test code arrives compiled from the executor; model-written code is compiled by
+    # the child: both fail the same way
+    code = "assert f(2, 2) == 5, 'two and two'\n"
+    result = await executor.run(
+        ADD, [code_test(code, test_id="trusted"), code_test(code, test_id="model", trusted=False)]
+    )
+    assert statuses(result) == [S.FAIL, S.FAIL]
+    trusted, model = (outcome.message.splitlines() for outcome in result.outcomes)
+    assert trusted == model == ["two and two", "assert f(2, 2) == 5", "expected 5, got 4"]
+
+
+@module_loop
+async def test_test_code_that_does_not_compile_is_an_error_naming_why(
+    executor: Executor,
+) -> None:
+    tests = [code_test("def broken(:\n", test_id="broken"), code_test("assert f(1, 1) == 2")]
+    result = await executor.run(ADD, tests)
+    assert statuses(result) == [S.ERROR, S.PASS]
+    assert result.outcomes[0].message.startswith("SyntaxError")
+
+
+@module_loop
 async def test_plain_assert_names_its_source(executor: Executor) -> None:
     result = await executor.run(ADD, [code_test("assert f(1, 1) > 3 and f(0, 0) == 0")])
     assert statuses(result) == [S.FAIL]

@@ -22,6 +22,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from plansearch.execution import testcode
 from plansearch.execution.launch import worker_spec
 from plansearch.execution.limits import Limits
 from plansearch.execution.model import CandidateRun, Program, TestCase, TestOutcome, TestStatus
@@ -68,6 +69,7 @@ class Executor:
         self._restarts: set[asyncio.Task[None]] = set()
         self._report: IsolationReport | None = None
         self._ids = itertools.count(1)
+        self._compiler = testcode.Compiler()
         self._closed = False
         self._failure = ""
 
@@ -130,16 +132,12 @@ class Executor:
         if not cases:
             return CandidateRun(outcomes=[])
         limits = limits or self._limits
-        request: Message = {
-            "t": "run",
-            "id": next(self._ids),
-            "program": program.model_dump(),
-            "tests": [case.model_dump() for case in cases],
-            "limits": limits.model_dump(),
-        }
+        request: Message | None = None
         retried = False
         while True:
             worker = await self._acquire()
+            if request is None:  # built once a worker is free: compiling tests takes a while
+                request = self._request(program, cases, limits)
             if retried:
                 # a second try runs alone, so that no candidate queued with it can end it
                 await worker.wait_idle()
@@ -166,6 +164,15 @@ class Executor:
             self._release(worker)
             break
         return _candidate_run(cases, reply)
+
+    def _request(self, program: Program, cases: list[TestCase], limits: Limits) -> Message:
+        return {
+            "t": "run",
+            "id": next(self._ids),
+            "program": program.model_dump(),
+            "tests": [self._compiler.with_compiled(case.model_dump()) for case in cases],
+            "limits": limits.model_dump(),
+        }
 
     async def aclose(self) -> None:
         """Stop every worker; no process is left behind."""

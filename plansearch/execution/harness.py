@@ -28,8 +28,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, NamedTuple, NoReturn
 
-from plansearch.execution import asserts, compare, linux
+from plansearch.execution import asserts, compare, linux, testcode
 from plansearch.execution.protocol import Message, encode_small, write_frame
+from plansearch.execution.testcode import CODE_KINDS, test_filename
 
 EXIT_OK = 0
 EXIT_CRASH = 70
@@ -42,7 +43,6 @@ _TRACEBACK_FRAMES = 12
 _TRACEBACK_CHARS = 4000
 _MESSAGE_CHARS = 4000
 _DOCTEST_TRACEBACK = "Traceback (most recent call last):"
-_CODE_KINDS = ("assert", "file", "pytest")
 _COMPILED_LIMIT = 256
 _compiled: dict[tuple[str, str], types.CodeType] = {}
 _OWN_FILES = {os.path.realpath(path) for path in (__file__, asserts.__file__, compare.__file__)}
@@ -73,21 +73,20 @@ class _ReportLost(BaseException):
 
 
 def precompile(tests: list[Message]) -> None:
-    """In the fork server: compile trusted test code once, so that every child inherits it.
-
-    Untrusted (model-written) test code is left to the children to compile.
-    """
+    """In the fork server: load the trusted test code the executor compiled (see `testcode`),
+    so that every child inherits it. Other test code is left to the children to compile."""
     for test in tests:
-        if test["kind"] not in _CODE_KINDS or not test.get("trusted", True):
+        packed = test.get("compiled")
+        if test["kind"] not in CODE_KINDS or not isinstance(packed, str):
             continue
-        source, filename = test["code"] or "", _test_filename(test)
+        source, filename = test["code"] or "", test_filename(test)
         _remember_source(filename, source)  # another test may have had this name before
         if (source, filename) in _compiled:
             continue
         if len(_compiled) >= _COMPILED_LIMIT:
             _compiled.clear()
-        with contextlib.suppress(Exception):  # if it does not compile, the child says why
-            _compiled[source, filename] = asserts.compile_test(source, filename)
+        with contextlib.suppress(Exception):  # if it does not load, the child compiles it
+            _compiled[source, filename] = testcode.unpack(packed)
 
 
 def _compile_test(source: str, filename: str) -> types.CodeType:
@@ -96,11 +95,6 @@ def _compile_test(source: str, filename: str) -> types.CodeType:
         _remember_source(filename, source)
         code = asserts.compile_test(source, filename)
     return code
-
-
-def _test_filename(test: Message) -> str:
-    source = str(test.get("source") or "")
-    return source if source.endswith(".py") else f"<test {test['id']}>"
 
 
 def prepare(request: Message, scratch: str) -> types.CodeType | None:
@@ -561,7 +555,7 @@ class _Runner:
         return self._doc_globals
 
     def _evaluate(self, source: str, test: Message, namespace: dict[str, Any]) -> Any:
-        filename = _test_filename(test)
+        filename = test_filename(test)
         _remember_source(filename, source)
         try:
             code = compile(source, filename, "eval", dont_inherit=True)
@@ -607,7 +601,7 @@ class _Runner:
         return _outcome("fail", message, compare.clip(got, compare.REPR_LIMIT))
 
     def _run_code(self, test: Message, namespace: dict[str, Any]) -> Message:
-        code = _compile_test(test["code"] or "", _test_filename(test))
+        code = _compile_test(test["code"] or "", test_filename(test))
         namespace[asserts.HELPER] = asserts.check_compare
         exec(code, namespace)
         return _outcome("pass")
@@ -616,7 +610,7 @@ class _Runner:
         source = test["code"] or ""
         module = self._test_modules.get(source)
         if module is None:
-            filename = _test_filename(test)
+            filename = test_filename(test)
             module = types.ModuleType(f"plansearch_test_{len(self._test_modules)}")
             module.__file__ = filename
             module.__dict__[asserts.HELPER] = asserts.check_compare

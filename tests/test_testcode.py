@@ -1,0 +1,78 @@
+"""Trusted test code compiled on the executor's side (plansearch.execution.testcode)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from plansearch.execution import testcode
+from plansearch.execution.asserts import HELPER, check_compare
+from plansearch.execution.protocol import Message
+
+CHECK = "def check(candidate):\n    assert candidate(2) == 5, 'two'\ncheck(f)\n"
+
+
+def assert_test(code: str | None = CHECK, test_id: str = "t", **extra: Any) -> Message:
+    return {"id": test_id, "kind": "assert", "source": "humaneval", "code": code, **extra}
+
+
+def run_packed(test: Message) -> str:
+    """Run a packed test against f(x) = 2x; the AssertionError's message."""
+    namespace: dict[str, Any] = {"f": lambda x: 2 * x, HELPER: check_compare}
+    with pytest.raises(AssertionError) as failure:
+        exec(testcode.unpack(test["compiled"]), namespace)
+    return str(failure.value)
+
+
+def test_trusted_code_is_shipped_compiled_with_informative_asserts() -> None:
+    test = testcode.Compiler().with_compiled(assert_test())
+    assert run_packed(test).splitlines() == ["two", "assert candidate(2) == 5", "expected 5, got 4"]
+    assert test["code"] == CHECK  # the source still travels, for tracebacks
+
+
+@pytest.mark.parametrize(
+    "test",
+    [
+        assert_test(trusted=False),  # model-written: compiled only inside the sandbox
+        assert_test(code="def broken(:\n"),  # the child compiles it and reports the error
+        assert_test(code=None),
+        {"id": "d", "kind": "docstring", "source": "docstring", "call": "f(1)", "expected": "2"},
+    ],
+    ids=["untrusted", "syntax-error", "no-code", "docstring"],
+)
+def test_other_tests_are_left_as_they_are(test: Message) -> None:
+    assert testcode.Compiler().with_compiled(test) == test
+
+
+def test_each_compiler_compiles_each_code_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    compiled: list[str] = []
+    real = testcode.compile_test
+
+    def counting(source: str, filename: str) -> Any:
+        compiled.append(source)
+        return real(source, filename)
+
+    monkeypatch.setattr(testcode, "compile_test", counting)
+    first = testcode.Compiler()
+    for _ in range(3):
+        first.with_compiled(assert_test())
+    assert len(compiled) == 1
+    testcode.Compiler().with_compiled(assert_test())  # another executor's compiler
+    assert len(compiled) == 2
+
+
+def test_the_cache_is_bounded() -> None:
+    compiler = testcode.Compiler(limit=2)
+    for index in range(5):
+        compiler.with_compiled(assert_test(code=f"assert f({index}) == {index}\n"))
+    assert len(compiler._packed) <= 2
+
+
+def test_unpack_refuses_what_is_not_code() -> None:
+    import binascii
+    import marshal
+
+    packed = binascii.b2a_base64(marshal.dumps([1, 2]), newline=False).decode()
+    with pytest.raises(TypeError):
+        testcode.unpack(packed)
