@@ -102,7 +102,7 @@ class ForkServer:
         self._closed = False
         self._pid1 = os.getpid() == 1
         self._user_tasks_cache = (0.0, 0)
-        self._rlimits: dict[tuple[Any, ...], tuple[tuple[int, int, int], ...]] = {}
+        self._rlimits: dict[tuple[Any, ...], tuple[tuple[int, tuple[int, int]], ...]] = {}
         # one scratch directory, emptied after each candidate: a fixed path keeps the
         # server's per-candidate work (and so the pages it dirties after each fork) small
         self._scratch = os.path.join(config["scratch_root"], "scratch")
@@ -132,7 +132,9 @@ class ForkServer:
         _warm_typing()
         harness.warm_up(self._scratch)
         self._pytest_loaded = False
+        self._name = _ProcessName(config["process_name"])
         gc.freeze()
+        linux.release_free_heap()  # fewer pages mapped: each fork copies and frees fewer
 
     def serve(self) -> NoReturn:
         """Answer requests until standard input closes, then exit."""
@@ -260,24 +262,34 @@ class ForkServer:
         setup = harness.ChildSetup(
             scratch=self._scratch,
             report_fd=self._report_end,
-            name=self._config["process_name"],
             server_pid=os.getpid(),
             die_with_server=not self._pid1,
             rlimits=self._rlimits_for(limits),
+            program_path=harness.program_path(self._scratch, request["program"]["module_name"]),
             program_code=program_code,
+            import_program=harness.imports_program(request["tests"], start),
         )
+        end = _ChildEnd(first=start, count=len(request["tests"]))
+        decoder = FrameDecoder(REPORT_FRAME_LIMIT)
         first_pid = _last_pid() if self._watchdog and self._pid1 else None
+        self._name.rename(candidate=True)  # the child is born with the candidates' name
         pid = os.fork()
         if pid == 0:  # the child closes every descriptor but its report pipe
             harness.run_child(request, start, setup)
-        with contextlib.suppress(OSError):  # the child does the same; whoever is first wins
+        end.running_since = time.monotonic()  # the import is timed like a test
+        self._name.rename(candidate=False)
+        # the child does the same; whoever is first wins (no contextlib here: every object
+        # touched while the child runs is a page copied)
+        try:  # noqa: SIM105
             os.setpgid(pid, pid)
-        end = _ChildEnd(first=start, count=len(request["tests"]))
-        return self._watch(end, request["id"], pid, first_pid, limits, wall_deadline)
+        except OSError:
+            pass
+        return self._watch(end, decoder, request["id"], pid, first_pid, limits, wall_deadline)
 
     def _watch(
         self,
         end: _ChildEnd,
+        decoder: FrameDecoder,
         run_id: int,
         pid: int,
         first_pid: int | None,
@@ -286,14 +298,13 @@ class ForkServer:
     ) -> _ChildEnd:
         """Wait for the child to end. The server wakes only for the child's exit, a command,
         a deadline, or a periodic look at the child's reports: every page a waking server
-        writes is one the child still shares, and copying it is the main cost of a fork."""
-        decoder = FrameDecoder(REPORT_FRAME_LIMIT)
+        writes is one the child still shares, and copying it is the main cost of a fork.
+        (So what can be made before the fork is made there.)"""
         pidfd = os.pidfd_open(pid) if hasattr(os, "pidfd_open") else None
         waiting = [self._commands] if pidfd is None else [self._commands, pidfd]
         interval = PROGRESS_INTERVAL
         if self._watchdog or pidfd is None:
             interval = WATCHDOG_FIRST
-        end.running_since = time.monotonic()  # the import is timed like a test
         next_look = end.running_since + PROGRESS_INTERVAL
         per_test = limits["test_timeout"] + GRACE
         try:
@@ -382,7 +393,7 @@ class ForkServer:
 
     # processes and files
 
-    def _rlimits_for(self, limits: Message) -> tuple[tuple[int, int, int], ...]:
+    def _rlimits_for(self, limits: Message) -> tuple[tuple[int, tuple[int, int]], ...]:
         nproc = self._nproc(limits["processes"])
         key = (*sorted(limits.items()), nproc)
         if key not in self._rlimits:
@@ -471,6 +482,34 @@ class ForkServer:
         if os.path.islink(self._scratch) or not os.path.isdir(self._scratch):
             _remove(self._scratch)
             os.mkdir(self._scratch, 0o700)
+
+
+class _ProcessName:
+    """This process's name, switched to the candidates' name for each fork: renaming the
+    child itself would cost it many copied pages. (The name only helps find leftovers.)"""
+
+    def __init__(self, candidate_name: str) -> None:
+        self._candidate = candidate_name.encode()[:15]
+        self._own = b""
+        self._fd: int | None = None
+        try:
+            fd = os.open("/proc/self/comm", os.O_RDWR)
+        except OSError:
+            return
+        try:
+            self._own = os.read(fd, 64).rstrip(b"\n")
+        except OSError:
+            os.close(fd)
+            return
+        self._fd = fd
+
+    def rename(self, candidate: bool) -> None:
+        if self._fd is None:
+            return
+        try:  # noqa: SIM105 (called right after each fork: as few objects as possible)
+            os.write(self._fd, self._candidate if candidate else self._own)
+        except OSError:
+            pass
 
 
 def _warm_typing() -> None:

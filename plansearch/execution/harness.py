@@ -1,17 +1,16 @@
 """What runs in the child the fork server forks for a candidate.
 
-The child isolates itself (process group and name, file descriptors, scratch directory,
-rlimits; its environment is the server's, which the executor built from nothing), imports the
+The child isolates itself (process group, priority, file descriptors, scratch directory,
+rlimits; its name and environment are the server's, which the executor chose), imports the
 program, runs each test under an alarm, and reports every outcome over its report pipe as soon
-as the test has run. Pass is only ever reported from here, after the
-test ran; the fork server never infers it. Runs inside the sandbox; standard library only.
+as the test has run. Pass is only ever reported from here, after the test ran; the fork server
+never infers it. Runs inside the sandbox; standard library only.
 """
 
 from __future__ import annotations
 
 import builtins
 import contextlib
-import functools
 import importlib
 import io
 import itertools
@@ -53,11 +52,13 @@ class ChildSetup(NamedTuple):
 
     scratch: str
     report_fd: int
-    name: str
     server_pid: int
     die_with_server: bool
-    rlimits: tuple[tuple[int, int, int], ...]
+    rlimits: tuple[tuple[int, tuple[int, int]], ...]
+    program_path: str
     program_code: types.CodeType | None
+    import_program: bool
+    """False when every test left to run is a stdio test (which runs the program itself)."""
 
 
 class _Timeout(BaseException):
@@ -168,8 +169,9 @@ def warm_up(scratch: str, rounds: int = 12) -> None:
     saved_output = sys.stdout, sys.stderr
     null = os.open(os.devnull, os.O_WRONLY)
     try:
-        code = compile(_WARM_UP_PROGRAM, program_path(scratch, _WARM_UP_MODULE), "exec")
-        setup = ChildSetup(scratch, null, "", os.getpid(), False, (), code)
+        path = program_path(scratch, _WARM_UP_MODULE)
+        code = compile(_WARM_UP_PROGRAM, path, "exec")
+        setup = ChildSetup(scratch, null, os.getpid(), False, (), path, code, True)
         for _ in range(rounds):
             _Runner(request, setup, _Reporter(null)).run(0)
     finally:
@@ -177,6 +179,12 @@ def warm_up(scratch: str, rounds: int = 12) -> None:
         sys.stdout, sys.stderr = saved_output
         sys.modules.pop(_WARM_UP_MODULE, None)
         _compiled.clear()
+
+
+def imports_program(tests: list[Message], start: int) -> bool:
+    """Whether a child running tests `start`.. imports the program first (stdio tests run it
+    as a script instead)."""
+    return any(test["kind"] != "stdio" for test in tests[start:])
 
 
 def program_path(scratch: str, module_name: str) -> str:
@@ -208,8 +216,6 @@ def _isolate(setup: ChildSetup) -> None:
     # below the fork server, which must get the CPU at once to stop a fork bomb (at equal
     # priority it waits its turn behind every copy), and below the user's own programs
     os.nice(CANDIDATE_NICENESS)
-    with contextlib.suppress(OSError):  # the name only helps find leftovers
-        _write_file("/proc/self/comm", setup.name.encode()[:15])
     if setup.die_with_server and linux.available():
         linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)
         if os.getppid() != setup.server_pid:
@@ -218,8 +224,8 @@ def _isolate(setup: ChildSetup) -> None:
     os.closerange(3, setup.report_fd)
     os.closerange(setup.report_fd + 1, 65536)
     os.chdir(setup.scratch)
-    for kind, soft, hard in setup.rlimits:
-        resource.setrlimit(kind, (soft, hard))
+    for kind, limit in setup.rlimits:
+        resource.setrlimit(kind, limit)
 
 
 def _write_file(path: str, data: bytes) -> None:
@@ -236,8 +242,8 @@ def _stdin_path(scratch: str, index: int) -> str:
     return os.path.join(scratch, f".stdin-{index}")
 
 
-def rlimits_for(limits: Message, nproc: int) -> tuple[tuple[int, int, int], ...]:
-    """In the fork server: the (resource, soft, hard) limits a child will set. The address
+def rlimits_for(limits: Message, nproc: int) -> tuple[tuple[int, tuple[int, int]], ...]:
+    """In the fork server: the (resource, (soft, hard)) limits a child will set. The address
     space limit is relative to this process's size, which a forked child starts with."""
     cpu = math.ceil(limits["candidate_timeout"]) + 1
     wanted = [
@@ -256,7 +262,7 @@ def rlimits_for(limits: Message, nproc: int) -> tuple[tuple[int, int, int], ...]
         _, current_hard = resource.getrlimit(kind)
         if current_hard != resource.RLIM_INFINITY:
             soft, hard = min(soft, current_hard), min(hard, current_hard)
-        result.append((kind, soft, hard))
+        result.append((kind, (soft, hard)))
     return tuple(result)
 
 
@@ -418,11 +424,11 @@ class _Runner:
 
     @property
     def _module_path(self) -> str:
-        return program_path(self._setup.scratch, self._program["module_name"])
+        return self._setup.program_path
 
     def run(self, start: int) -> None:
         pending = range(start, len(self._tests))
-        if any(self._tests[i]["kind"] != "stdio" for i in pending):
+        if self._setup.import_program:
             failure = self._timed(self._import)
             if failure is not None:
                 if failure["status"] in ("timeout", "memory"):
@@ -432,11 +438,11 @@ class _Runner:
                 return
         for index in pending:
             self._reporter.send({"t": "begin", "i": index, "s": time.monotonic()})
-            outcome = self._timed(functools.partial(self._dispatch, index))
+            outcome = self._timed(self._dispatch, index)
             self._reporter.send({"t": "outcome", "i": index, "o": outcome})
 
-    def _timed(self, body: Callable[[], Message | None]) -> Message | None:
-        """Run `body` under the per-test alarm; turn what it raises into an outcome."""
+    def _timed(self, body: Callable[..., Message | None], *args: int) -> Message | None:
+        """Run `body(*args)` under the per-test alarm; turn what it raises into an outcome."""
         self._stdout.reset(self._limits["output_bytes"])
         self._stderr.reset(self._limits["output_bytes"])
         sys.stdout, sys.stderr = _STDOUT_TEXT, _STDERR_TEXT
@@ -444,7 +450,7 @@ class _Runner:
         signal.setitimer(signal.ITIMER_REAL, self._limits["test_timeout"])
         try:
             try:
-                outcome = body()
+                outcome = body(*args)
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
         except _ReportLost:

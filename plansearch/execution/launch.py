@@ -64,6 +64,11 @@ def candidate_env() -> dict[str, str]:
     }
 
 
+# The fork server's own environment, besides the candidates' (which it builds from nothing):
+# its C libraries bind every symbol at start, or each child would bind those it calls first
+# (after fork, a child runs C functions the server never ran), copying pages to do so.
+_SERVER_ENV = {"LD_BIND_NOW": "1"}
+
 PRIVATE_ROOTS = ("/tmp", "/dev/shm")
 
 
@@ -130,7 +135,7 @@ def worker_spec(
         "filesystem": {"home": layout.home, "binds": layout.binds, "tmpfs_bytes": tmpfs_bytes},
     }
     python = [sys.executable, "-I", "-S", "-c", BOOTSTRAP, json.dumps(config)]
-    env = {**candidate_env(), "HOME": "/tmp"}
+    env = {**candidate_env(), **_SERVER_ENV, "HOME": "/tmp"}
     argv = [*_bwrap_arguments(layout, tmpfs_bytes), *python] if level == "bwrap" else python
     return WorkerSpec(level=level, argv=argv, env=env, scratch_root=scratch_root)
 
@@ -164,7 +169,10 @@ def _bwrap_arguments(layout: FileLayout, tmpfs_bytes: int) -> list[str]:
     if os.geteuid() == 0:
         # as root, bubblewrap keeps capabilities unless told not to
         arguments += ["--cap-drop", "ALL"]
-    return [*arguments, "--chdir", "/tmp", "--clearenv", "--"]
+    arguments += ["--chdir", "/tmp", "--clearenv"]
+    for name, value in _SERVER_ENV.items():
+        arguments += ["--setenv", name, value]
+    return [*arguments, "--"]
 
 
 def _python_paths() -> list[str]:

@@ -1,4 +1,5 @@
-"""The few Linux system calls the standard library does not wrap, through ctypes.
+"""The few Linux system calls (and one C library call) the standard library does not wrap,
+through ctypes.
 
 Used inside the sandbox by the fork server and its children; standard library only. Every
 call raises OSError on failure; on systems without them, `available()` is False.
@@ -73,6 +74,14 @@ def _check(result: int, what: str) -> None:
 def prctl(option: int, arg: int = 0) -> None:
     """prctl(2) with one argument."""
     _check(_lib().prctl(option, arg, 0, 0, 0), f"prctl({option})")
+
+
+def release_free_heap() -> None:
+    """Give the C heap's free memory back to the system (glibc's malloc_trim; elsewhere
+    nothing)."""
+    trim = getattr(_libc, "malloc_trim", None)
+    if trim is not None:
+        trim(0)
 
 
 def unshare(flags: int) -> None:
