@@ -101,15 +101,18 @@ class Worker:
         before it in the server may take too.
         """
         run_id: int = message["id"]
-        reply = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        reply: asyncio.Future[Message] = loop.create_future()
         self._replies[run_id] = reply
         self._budgets[run_id] = budget
         self._idle.clear()
-        timeout = sum(self._budgets.values())
+        # a timer on the reply itself, not wait_for: two fewer turns of the event loop
+        timer = loop.call_later(sum(self._budgets.values()), _expire, reply)
         try:
             await self._send(message)
-            return await asyncio.wait_for(asyncio.shield(reply), timeout)
+            return await reply
         finally:
+            timer.cancel()
             if not reply.done():  # nobody waits for it any more: a late reply is dropped
                 reply.cancel()
             self._replies.pop(run_id, None)
@@ -210,6 +213,11 @@ class Worker:
 def _resolve(future: asyncio.Future[Message] | None, message: Message) -> None:
     if future is not None and not future.done():
         future.set_result(message)
+
+
+def _expire(reply: asyncio.Future[Message]) -> None:
+    if not reply.done():
+        reply.set_exception(TimeoutError("the worker did not answer in time"))
 
 
 def _kill_session(session: int, rounds: int = 20) -> None:
