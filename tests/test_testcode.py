@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from plansearch.execution import testcode
-from plansearch.execution.asserts import HELPER, check_compare
+from plansearch.execution.asserts import HELPER, check_compare, compile_test
 from plansearch.execution.protocol import Message
 
 CHECK = "def check(candidate):\n    assert candidate(2) == 5, 'two'\ncheck(f)\n"
@@ -47,11 +47,9 @@ def test_other_tests_are_left_as_they_are(test: Message) -> None:
 
 def test_each_compiler_compiles_each_code_once(monkeypatch: pytest.MonkeyPatch) -> None:
     compiled: list[str] = []
-    real = testcode.compile_test
-
     def counting(source: str, filename: str) -> Any:
         compiled.append(source)
-        return real(source, filename)
+        return compile_test(source, filename)
 
     monkeypatch.setattr(testcode, "compile_test", counting)
     first = testcode.Compiler()

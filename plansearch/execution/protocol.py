@@ -14,6 +14,7 @@ from typing import Any
 
 HEADER = struct.Struct(">I")
 MAX_FRAME = 256 * 1024 * 1024
+_DECODER = json.JSONDecoder()
 
 Message = dict[str, Any]
 
@@ -29,11 +30,14 @@ def encode(message: Message) -> bytes:
 
 
 def decode_body(body: bytes) -> Message:
-    """The object in a frame's body."""
+    """The object in a frame's body (UTF-8 JSON, nothing around it)."""
     try:
-        value = json.loads(body)
-    except ValueError as exc:
+        text = body.decode()
+        value, end = _DECODER.raw_decode(text)  # without json.loads's Python layers
+    except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise ProtocolError(f"frame is not JSON: {exc}") from None
+    if end != len(text):
+        raise ProtocolError("frame holds more than one JSON value")
     if not isinstance(value, dict):
         raise ProtocolError("frame is not a JSON object")
     return value
