@@ -401,6 +401,34 @@ async def test_candidates_run_scrubbed_in_a_scratch_directory(executor: Executor
         assert statuses(result) == [S.PASS], result.outcomes[0].message
 
 
+@pytest.mark.parametrize(
+    "replace",
+    [
+        "os.rename(here, here + '-old'); os.mkdir(here)",  # another directory in its place
+        "os.rename(here, here + '-old'); os.symlink('/', here)",
+        "os.chmod(here, 0o500)",
+    ],
+    ids=["directory", "link", "read-only"],
+)
+@module_loop
+async def test_a_replaced_scratch_directory_is_made_anew(executor: Executor, replace: str) -> None:
+    # the scratch directory is the fork server's working directory, which children inherit
+    source = (
+        "import os\n"
+        "def f(damage):\n"
+        "    here = os.getcwd()\n"
+        "    open('mine.txt', 'w').write('1')\n"
+        "    seen = (here == os.environ['HOME'], sorted(os.listdir(here)))\n"
+        f"    if damage:\n        {replace}\n"
+        "    return seen\n"
+    )
+    for damage in (True, False):
+        result = await executor.run(
+            program(source), [value_test(f"f({damage})", "(True, ['candidate.py', 'mine.txt'])")]
+        )
+        assert statuses(result) == [S.PASS], result.outcomes[0].message
+
+
 @module_loop
 async def test_candidates_run_below_the_fork_servers_priority(executor: Executor) -> None:
     # the fork server (started from this process) keeps this process's niceness

@@ -19,6 +19,7 @@ import importlib
 import os
 import select
 import signal
+import stat
 import sys
 import time
 import types
@@ -107,6 +108,7 @@ class ForkServer:
         # server's per-candidate work (and so the pages it dirties after each fork) small
         self._scratch = os.path.join(config["scratch_root"], "scratch")
         os.mkdir(self._scratch, 0o700)
+        os.chdir(self._scratch)  # and so each child's, without a call of its own
         self._wipe_roots = [self._scratch] + (["/tmp", "/dev/shm"] if self._pid1 else [])
         # one report pipe for every child (emptied after each sweep, when no writer is left)
         self._reports, self._report_end = os.pipe()
@@ -467,8 +469,11 @@ class ForkServer:
             time.sleep(0.001)
 
     def _wipe(self) -> None:
-        """Empty the scratch directory; in a sandbox, remove all candidates could write."""
-        if not os.path.islink(self._scratch) and os.path.isdir(self._scratch):
+        """Empty the scratch directory; in a sandbox, remove all candidates could write. A
+        scratch directory the candidate replaced (by another directory, a link, a file) is
+        made anew, and the server moves into it: it is the working directory children inherit."""
+        scratch = _working_directory(self._scratch)
+        if scratch is not None and stat.S_IMODE(scratch.st_mode) != 0o700:
             os.chmod(self._scratch, 0o700)
         for root in self._wipe_roots:
             try:
@@ -479,9 +484,10 @@ class ForkServer:
                 path = os.path.join(root, entry)
                 if path != self._scratch and path not in self._protected:
                     _remove(path)
-        if os.path.islink(self._scratch) or not os.path.isdir(self._scratch):
+        if scratch is None:
             _remove(self._scratch)
             os.mkdir(self._scratch, 0o700)
+            os.chdir(self._scratch)
 
 
 class _ProcessName:
@@ -662,6 +668,16 @@ def _descendants(enough: int | None = None) -> list[int]:
             found.extend(children)
             frontier.extend(children)
     return found
+
+
+def _working_directory(path: str) -> os.stat_result | None:
+    """The status of `path` if it is a directory (not a link to one) and the working one."""
+    try:
+        status, here = os.lstat(path), os.stat(".")
+    except OSError:
+        return None
+    same = (status.st_dev, status.st_ino) == (here.st_dev, here.st_ino)
+    return status if same and stat.S_ISDIR(status.st_mode) else None
 
 
 def _remove(path: str) -> None:

@@ -223,7 +223,6 @@ def _isolate(setup: ChildSetup) -> None:
     os.dup2(0, 2)  # the server's standard input and output are already /dev/null
     os.closerange(3, setup.report_fd)
     os.closerange(setup.report_fd + 1, 65536)
-    os.chdir(setup.scratch)
     for kind, limit in setup.rlimits:
         resource.setrlimit(kind, limit)
 
