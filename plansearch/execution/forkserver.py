@@ -40,6 +40,8 @@ WATCHDOG_FIRST = 0.002
 WATCHDOG_LAST = 0.02
 PROGRESS_INTERVAL = 0.05
 PIPE_SIZE = 1 << 20
+# what one read takes from a pipe: a read allocates this much first, and from 128 KiB on, the
+# C library maps fresh memory for it (three page faults and two system calls a read)
 READ_SIZE = 1 << 16
 REPORT_FRAME_LIMIT = 1 << 20
 _STATUSES = {"pass", "fail", "error", "timeout", "memory", "signal", "executor_error"}
@@ -177,7 +179,7 @@ class ForkServer:
         return self._queued.pop(0) if self._queued else None
 
     def _read_commands(self) -> None:
-        data = os.read(self._commands, 1 << 20)
+        data = os.read(self._commands, READ_SIZE)
         if not data:
             self._closed = True
             return
