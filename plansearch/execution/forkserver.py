@@ -136,6 +136,7 @@ class ForkServer:
         _warm_typing()
         harness.warm_up(self._scratch)
         self._pytest_loaded = False
+        self._swept = False  # True once no process is left, until the next fork
         self._name = _ProcessName(config["process_name"])
         gc.freeze()
         linux.release_free_heap()  # fewer pages mapped: each fork copies and frees fewer
@@ -275,7 +276,7 @@ class ForkServer:
         )
         end = _ChildEnd(first=start, count=len(request["tests"]))
         decoder = FrameDecoder(REPORT_FRAME_LIMIT)
-        first_pid = _last_pid() if self._watchdog and self._pid1 else None
+        self._swept = False
         self._name.rename(candidate=True)  # the child is born with the candidates' name
         pid = os.fork()
         if pid == 0:  # the child closes every descriptor but its report pipe
@@ -288,7 +289,7 @@ class ForkServer:
             os.setpgid(pid, pid)
         except OSError:
             pass
-        return self._watch(end, decoder, request["id"], pid, first_pid, limits, wall_deadline)
+        return self._watch(end, decoder, request["id"], pid, limits, wall_deadline)
 
     def _watch(
         self,
@@ -296,7 +297,6 @@ class ForkServer:
         decoder: FrameDecoder,
         run_id: int,
         pid: int,
-        first_pid: int | None,
         limits: Message,
         wall_deadline: float,
     ) -> _ChildEnd:
@@ -342,7 +342,7 @@ class ForkServer:
                         end.reason = "protocol"
                         _kill(pid)
                         break
-                if self._watchdog and self._too_many_processes(limits["processes"], first_pid):
+                if self._watchdog and self._too_many_processes(limits["processes"], pid):
                     end.reason = "processes"
                     _kill(pid)
                     self._kill_descendants()
@@ -404,12 +404,12 @@ class ForkServer:
             self._rlimits[key] = harness.rlimits_for(limits, nproc)
         return self._rlimits[key]
 
-    def _too_many_processes(self, limit: int, first_pid: int | None) -> bool:
+    def _too_many_processes(self, limit: int, child: int) -> bool:
         """Whether more than `limit` processes run below this server. In a PID namespace, a
         look at the last PID handed out usually shows at once that few were started since
-        `first_pid`; only otherwise are the processes counted."""
+        the `child` (PIDs are handed out in order); only otherwise are the processes counted."""
         if self._pid1:
-            if first_pid is not None and (_last_pid() or 0) - first_pid <= limit:
+            if (_last_pid() or 0) - child < limit:
                 return False
             return sum(name.isdigit() for name in os.listdir("/proc")) - 1 > limit
         return len(_descendants(enough=limit)) > limit
@@ -454,6 +454,8 @@ class ForkServer:
 
     def _sweep(self) -> None:
         """Kill and reap every process left in this sandbox (or below this server)."""
+        if self._swept:  # and nothing forked since
+            return
         deadline = time.monotonic() + 5.0
         while True:
             # with no child left, nothing is left: an orphan is given to this server
@@ -463,6 +465,7 @@ class ForkServer:
                     pass
             except ChildProcessError:
                 self._discard_reports()
+                self._swept = True
                 return
             self._kill_descendants()
             if time.monotonic() > deadline:
