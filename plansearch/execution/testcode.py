@@ -4,7 +4,8 @@ The executor compiles the code of each trusted test (asserts made informative, s
 and sends the code object marshalled beside its source. A fork server only loads it: compiling
 there would write to many of its pages after every fork, and each such page costs a fault.
 Model-written (untrusted) test code is never compiled outside the sandbox; the child compiles
-it. Runs on both sides of the sandbox, so it uses the standard library only.
+it. The fork servers run the executor's own interpreter (see `launch`), so the marshal format is
+the same on both sides. Runs on both sides of the sandbox, so it uses the standard library only.
 """
 
 from __future__ import annotations
@@ -37,9 +38,7 @@ class Compiler:
     def with_compiled(self, test: Message) -> Message:
         """`test` with its code compiled and packed under "compiled", if it is trusted test
         code that compiles (otherwise unchanged: the child compiles it and reports why not)."""
-        if test["kind"] not in CODE_KINDS or not test.get("trusted", True):
-            return test
-        if test["code"] is None:
+        if test["kind"] not in CODE_KINDS or not test.get("trusted", True) or not test["code"]:
             return test
         key = (test["code"], test_filename(test))
         if key not in self._packed:
