@@ -1,7 +1,7 @@
 """What runs in the child the fork server forks for a candidate.
 
-The child isolates itself (process group, priority, file descriptors, scratch directory,
-rlimits; its name and environment are the server's, which the executor chose), imports the
+The child isolates itself (process group, priority, file descriptors, rlimits; its name,
+environment and working directory, the scratch directory, are the server's), imports the
 program, runs each test under an alarm, and reports every outcome over its report pipe as soon
 as the test has run. Pass is only ever reported from here, after the test ran; the fork server
 never infers it. Runs inside the sandbox; standard library only.
