@@ -512,6 +512,43 @@ async def test_concurrent_runs_are_spread_over_the_workers(executor: Executor) -
     assert len({run.outcomes[0].actual for run in runs}) == 2
 
 
+AFFINITY = (
+    "import os, time\n"
+    "def f():\n"
+    "    time.sleep(0.05)\n"
+    "    return sorted(os.sched_getaffinity(0))\n"
+)
+
+
+async def affinities(executor: Executor, runs: int) -> set[str | None]:
+    """The CPUs candidates may run on, as each of `runs` concurrent candidates saw them."""
+    results = await asyncio.gather(
+        *(executor.run(program(AFFINITY), [value_test("f()", None)]) for _ in range(runs))
+    )
+    assert {result.outcomes[0].status for result in results} == {S.PASS}
+    return {result.outcomes[0].actual for result in results}
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="no CPU affinity here")
+@module_loop
+async def test_one_worker_per_core_keeps_each_worker_to_its_own_core() -> None:
+    cores = sorted(os.sched_getaffinity(0))
+    async with Executor(limits=LIMITS) as pinned:  # the default: one worker per core
+        assert await affinities(pinned, 4 * len(cores)) == {str([core]) for core in cores}
+        dead = next(iter(pinned._workers))
+        await dead.kill()  # its replacement takes its core
+        assert await affinities(pinned, 4 * len(cores)) == {str([core]) for core in cores}
+        assert dead not in pinned._workers
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="no CPU affinity here")
+@module_loop
+async def test_more_workers_than_cores_are_left_to_the_scheduler() -> None:
+    cores = sorted(os.sched_getaffinity(0))
+    async with Executor(workers=len(cores) + 1, limits=LIMITS) as crowded:
+        assert await affinities(crowded, 2 * len(cores)) == {str(cores)}
+
+
 @module_loop
 async def test_cancelling_a_run_kills_its_candidate(executor: Executor) -> None:
     marker = "plansearch-cancel-test"

@@ -59,7 +59,13 @@ class Executor:
     ) -> None:
         """`paths`: directories candidates and tests may import from (first on sys.path) and
         read; inside a sandbox they are the only part of the home directory left visible."""
-        self._size = workers or _cpu_count()
+        self._cores = _cores()
+        self._size = workers or len(self._cores) or os.cpu_count() or 1
+        # one worker per core (the default) pins each worker to its own core, so that a fork
+        # server and its children never wait to be woken on another; otherwise the scheduler
+        # places them
+        self._pinned = self._size == len(self._cores)
+        self._core_of: dict[Worker, int] = {}
         self._limits = limits or Limits()
         self._requested: IsolationRequest = isolation
         self._paths = [os.path.abspath(path) for path in paths]
@@ -109,8 +115,9 @@ class Executor:
         report = await asyncio.to_thread(detect_isolation, self._requested)
         warn_if_unprotected(report)
         self._report = report
+        cores: list[int | None] = list(self._cores) if self._pinned else [None] * self._size
         started = await asyncio.gather(
-            *(self._start_worker() for _ in range(self._size)), return_exceptions=True
+            *(self._start_worker(core) for core in cores), return_exceptions=True
         )
         errors = [result for result in started if isinstance(result, BaseException)]
         if errors:
@@ -185,13 +192,17 @@ class Executor:
         await asyncio.gather(*(worker.close() for worker in self._workers), return_exceptions=True)
         self._workers.clear()
 
-    async def _start_worker(self) -> Worker:
-        spec = worker_spec(self.isolation.level, self._limits, self._process_name, self._paths)
+    async def _start_worker(self, core: int | None) -> Worker:
+        spec = worker_spec(
+            self.isolation.level, self._limits, self._process_name, self._paths, core=core
+        )
         worker = await Worker.start(spec)
         if self._closed:
             await worker.close()
             raise ExecutorError("the executor was closed")
         self._workers.add(worker)
+        if core is not None:
+            self._core_of[worker] = core
         return worker
 
     def _add_slots(self, worker: Worker) -> None:
@@ -234,6 +245,7 @@ class Executor:
         task.add_done_callback(self._restarts.discard)
 
     async def _restart(self, old: Worker) -> None:
+        core = self._core_of.pop(old, None)  # the new worker takes the old one's core
         killing = asyncio.ensure_future(old.kill())
         try:
             await asyncio.shield(killing)
@@ -244,7 +256,7 @@ class Executor:
             if self._closed:
                 return
             try:
-                self._add_slots(await self._start_worker())
+                self._add_slots(await self._start_worker(core))
                 return
             except (WorkerError, ExecutorError) as exc:
                 self._failure = str(exc)
@@ -289,7 +301,8 @@ def _failed(cases: list[TestCase], message: str) -> CandidateRun:
     )
 
 
-def _cpu_count() -> int:
+def _cores() -> list[int]:
+    """The CPUs this process may run on (none known where the system does not say)."""
     if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return os.cpu_count() or 1
+        return sorted(os.sched_getaffinity(0))
+    return []

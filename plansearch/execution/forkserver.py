@@ -98,6 +98,7 @@ class ForkServer:
 
     def __init__(self, config: Message, commands: int, replies: int) -> None:
         self._config = config
+        _keep_to(config["core"])
         self._commands = commands
         self._replies = replies
         self._decoder = FrameDecoder()
@@ -493,6 +494,13 @@ class ForkServer:
             _remove(self._scratch)
             os.mkdir(self._scratch, 0o700)
             os.chdir(self._scratch)
+
+
+def _keep_to(core: int | None) -> None:
+    """Run this server, and so the children it forks, on `core` only (where it can)."""
+    if core is not None and hasattr(os, "sched_setaffinity"):
+        with contextlib.suppress(OSError):  # the core went away: run anywhere
+            os.sched_setaffinity(0, {core})
 
 
 class _ProcessName:

@@ -112,14 +112,20 @@ def _outermost(root: str, paths: set[str]) -> list[str]:
 
 
 def worker_spec(
-    level: IsolationLevel, limits: Limits, process_name: str, paths: Sequence[str] = ()
+    level: IsolationLevel,
+    limits: Limits,
+    process_name: str,
+    paths: Sequence[str] = (),
+    core: int | None = None,
 ) -> WorkerSpec:
-    """The command, environment and scratch directory for one fork server at `level`."""
+    """The command, environment and scratch directory for one fork server at `level`; `core`
+    is the CPU it and its candidates keep to (None: any)."""
     layout = file_layout([*paths, *_python_paths(), str(_PACKAGE_DIR)])
     tmpfs_bytes = limits.tmpfs_mb * 1024 * 1024
     scratch_root = None if level != "rlimits" else _make_scratch_root()
     config: Message = {
         "level": level,
+        "core": core,
         "packages": [
             ["plansearch", str(_PACKAGE_DIR)],
             ["plansearch.execution", str(_PACKAGE_DIR / "execution")],
