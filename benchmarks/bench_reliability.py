@@ -9,7 +9,7 @@ inputs tried, latency p50/p99 of the interactive requests, memory, and anything 
 
 `--quick` runs every scenario at the size of the tests (a couple of minutes); the default
 sizes take about ten minutes on a 2-core machine. Exits non-zero if any scenario reports an
-error or a loss.
+error or a loss, or its interactive requests miss their p99 target (the "p99 target" column).
 """
 
 from __future__ import annotations
@@ -102,17 +102,23 @@ def _optional(value: int | None) -> str:
     return "" if value is None else str(value)
 
 
+def _target(row: ScenarioFigures) -> str:
+    if row.p99_target_ms is None:
+        return ""
+    return f"< {row.p99_target_ms:g} " + ("missed" if row.missed_target() else "met")
+
+
 def table(rows: list[ScenarioFigures]) -> Table:
     """The figures of every scenario run, one row each."""
     out = Table(title="Reliability under faults, crashes, a vanished client, fuzzing and load")
     for column in ("scenario", "served", "faults injected", "survived", "inputs",
-                   "p50 ms", "p99 ms", "memory", "lost", "errors", "s"):
+                   "p50 ms", "p99 ms", "p99 target", "memory", "lost", "errors", "s"):
         out.add_column(column, justify="left" if column in ("scenario", "memory") else "right")
     for row in rows:
         out.add_row(row.scenario, str(row.requests_served), _optional(row.faults_injected),
                     _optional(row.faults_survived), _optional(row.inputs_tried),
                     _milliseconds(row.percentile(50)), _milliseconds(row.percentile(99)),
-                    row.memory_mb or "", str(row.lost), str(len(row.errors)),
+                    _target(row), row.memory_mb or "", str(row.lost), str(len(row.errors)),
                     f"{row.seconds:.1f}")
     return out
 
@@ -140,7 +146,8 @@ def main() -> int:
             found = [_failed(name, exc)]
         for row in found:
             row.seconds = row.seconds or time.monotonic() - started
-            for line in row.errors + row.notes:
+            missed = row.missed_target()
+            for line in row.errors + row.notes + ([missed] if missed else []):
                 console.print(f"  {row.scenario}: {line}", markup=False)
         rows.extend(found)
     console.print(table(rows))
@@ -148,7 +155,7 @@ def main() -> int:
         payload = [{**asdict(row), "p50_ms": row.percentile(50), "p99_ms": row.percentile(99)}
                    for row in rows]
         Path(args.json).write_text(json.dumps(payload, indent=2), encoding="utf-8")
-    return 1 if any(row.errors or row.lost for row in rows) else 0
+    return 1 if any(row.errors or row.lost or row.missed_target() for row in rows) else 0
 
 
 if __name__ == "__main__":

@@ -20,8 +20,6 @@ def test_fuzzed_traffic_gets_proper_answers_and_the_server_keeps_serving(
     assert figures.lost == 0
     assert figures.inputs_tried is not None and figures.inputs_tried >= 300
     assert figures.requests_served >= 500
-    p99 = figures.percentile(99)
-    assert p99 is not None and p99 < 250, f"p99 {p99:.0f} ms"
     assert figures.notes[-1].endswith("0 restarts, exit code 0"), figures.notes
 
 

