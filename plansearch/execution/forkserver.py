@@ -39,6 +39,10 @@ GRACE = 0.5
 WATCHDOG_FIRST = 0.002
 WATCHDOG_LAST = 0.02
 PROGRESS_INTERVAL = 0.05
+# what the executor sends while a child runs (usually the next request) waits this long, or
+# until the child ends: read at once, it would wake the server while the child shares its
+# pages, and copy them
+COMMANDS_AFTER = 0.02
 PIPE_SIZE = 1 << 20
 # what one read takes from a pipe: a read allocates this much first, and from 128 KiB on, the
 # C library maps fresh memory for it (three page faults and two system calls a read)
@@ -307,6 +311,8 @@ class ForkServer:
         (So what can be made before the fork is made there.)"""
         pidfd = os.pidfd_open(pid) if hasattr(os, "pidfd_open") else None
         waiting = [self._commands] if pidfd is None else [self._commands, pidfd]
+        child_only = waiting if pidfd is None else [pidfd]
+        commands_from = end.running_since + COMMANDS_AFTER
         interval = PROGRESS_INTERVAL
         if self._watchdog or pidfd is None:
             interval = WATCHDOG_FIRST
@@ -322,7 +328,11 @@ class ForkServer:
                     end.reason = "deadline" if wall_deadline <= phase_deadline else "test_timeout"
                     _kill(pid)
                     break
-                readable, _, _ = select.select(waiting, [], [], min(deadline - now, interval))
+                timeout = min(deadline - now, interval)
+                watched = waiting
+                if now < commands_from:
+                    watched, timeout = child_only, min(timeout, commands_from - now)
+                readable, _, _ = select.select(watched, [], [], timeout)
                 if interval < WATCHDOG_LAST:
                     interval = min(interval * 2, WATCHDOG_LAST)
                 if self._commands in readable and self._cancelled(run_id):
