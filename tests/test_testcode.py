@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from plansearch.execution import testcode
+from plansearch.execution import harness, testcode
 from plansearch.execution.asserts import HELPER, check_compare, compile_test
-from plansearch.execution.protocol import Message
+from plansearch.execution.protocol import FrameDecoder, Message, decode_trusted, encode_trusted
 
 CHECK = "def check(candidate):\n    assert candidate(2) == 5, 'two'\ncheck(f)\n"
 
@@ -17,17 +17,18 @@ def assert_test(code: str | None = CHECK, test_id: str = "t", **extra: Any) -> M
     return {"id": test_id, "kind": "assert", "source": "humaneval", "code": code, **extra}
 
 
-def run_packed(test: Message) -> str:
-    """Run a packed test against f(x) = 2x; the AssertionError's message."""
+def run_compiled(test: Message) -> str:
+    """Run a compiled test against f(x) = 2x; the AssertionError's message."""
     namespace: dict[str, Any] = {"f": lambda x: 2 * x, HELPER: check_compare}
     with pytest.raises(AssertionError) as failure:
-        exec(testcode.unpack(test["compiled"]), namespace)
+        exec(test["compiled"], namespace)
     return str(failure.value)
 
 
 def test_trusted_code_is_shipped_compiled_with_informative_asserts() -> None:
     test = testcode.Compiler().with_compiled(assert_test())
-    assert run_packed(test).splitlines() == ["two", "assert candidate(2) == 5", "expected 5, got 4"]
+    message = run_compiled(test).splitlines()
+    assert message == ["two", "assert candidate(2) == 5", "expected 5, got 4"]
     assert test["code"] == CHECK  # the source still travels, for tracebacks
 
 
@@ -64,13 +65,17 @@ def test_the_cache_is_bounded() -> None:
     compiler = testcode.Compiler(limit=2)
     for index in range(5):
         compiler.with_compiled(assert_test(code=f"assert f({index}) == {index}\n"))
-    assert len(compiler._packed) <= 2
+    assert len(compiler._codes) <= 2
 
 
-def test_unpack_refuses_what_is_not_code() -> None:
-    import binascii
-    import marshal
+def test_the_code_travels_in_the_marshalled_request() -> None:
+    test = testcode.Compiler().with_compiled(assert_test())
+    request = {"t": "run", "id": 1, "tests": [test]}
+    (received,) = FrameDecoder(decode=decode_trusted).feed(encode_trusted(request))
+    assert run_compiled(received["tests"][0]).splitlines()[-1] == "expected 5, got 4"
 
-    packed = binascii.b2a_base64(marshal.dumps([1, 2]), newline=False).decode()
-    with pytest.raises(TypeError):
-        testcode.unpack(packed)
+
+def test_the_server_compiles_anew_what_is_not_code() -> None:
+    test = assert_test(code="assert f(3) == 6\n", test_id="not-code", compiled="assert True")
+    harness.precompile([test])
+    assert ("assert f(3) == 6\n", "<test not-code>") not in harness._compiled

@@ -29,6 +29,7 @@ from plansearch.execution import harness, linux
 from plansearch.execution.protocol import (
     FrameDecoder,
     Message,
+    decode_trusted,
     encode,
     write_frame,
 )
@@ -105,7 +106,7 @@ class ForkServer:
         _keep_to(config["core"])
         self._commands = commands
         self._replies = replies
-        self._decoder = FrameDecoder()
+        self._decoder = FrameDecoder(decode=decode_trusted)
         self._queued: list[Message] = []
         self._closed = False
         self._pid1 = os.getpid() == 1

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, NamedTuple, NoReturn
 
-from plansearch.execution import asserts, compare, linux, testcode
+from plansearch.execution import asserts, compare, linux
 from plansearch.execution.protocol import Message, encode_small, write_frame
 from plansearch.execution.testcode import CODE_KINDS, test_filename
 
@@ -77,8 +77,8 @@ def precompile(tests: list[Message]) -> None:
     """In the fork server: load the trusted test code the executor compiled (see `testcode`),
     so that every child inherits it. Other test code is left to the children to compile."""
     for test in tests:
-        packed = test.get("compiled")
-        if test["kind"] not in CODE_KINDS or not isinstance(packed, str):
+        compiled = test.get("compiled")
+        if test["kind"] not in CODE_KINDS or not isinstance(compiled, types.CodeType):
             continue
         source, filename = test["code"] or "", test_filename(test)
         _remember_source(filename, source)  # another test may have had this name before
@@ -86,8 +86,7 @@ def precompile(tests: list[Message]) -> None:
             continue
         if len(_compiled) >= _COMPILED_LIMIT:
             _compiled.clear()
-        with contextlib.suppress(Exception):  # if it does not load, the child compiles it
-            _compiled[source, filename] = testcode.unpack(packed)
+        _compiled[source, filename] = compiled
 
 
 def _compile_test(source: str, filename: str) -> types.CodeType:

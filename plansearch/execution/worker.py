@@ -22,7 +22,7 @@ from plansearch.execution.protocol import (
     Message,
     ProtocolError,
     decode_body,
-    encode,
+    encode_trusted,
 )
 
 _STDERR_KEEP = 50
@@ -167,7 +167,7 @@ class Worker:
         if stdin is None or stdin.is_closing() or not self.alive:
             raise WorkerError(f"the worker is gone: {self.why()}")
         try:
-            stdin.write(encode(message))
+            stdin.write(encode_trusted(message))
             await stdin.drain()
         except (ConnectionError, RuntimeError) as exc:
             raise WorkerError(f"cannot write to the worker: {self.why()}") from exc
