@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import linecache
 import logging
 import os
 import sys
@@ -28,6 +29,7 @@ from plansearch.execution import (
     detect_isolation,
     harness,
     sandbox,
+    testcode,
 )
 from plansearch.execution import executor as executor_module
 from plansearch.execution.compare import doctest_matches, stdout_matches, values_equal
@@ -139,7 +141,8 @@ def test_the_fork_servers_warm_up_leaves_nothing_for_candidates(tmp_path: Path) 
     harness.warm_up(str(tmp_path), rounds=2)
     assert (sys.stdout, sys.stderr) == output
     assert not any(name.startswith("plansearch_warm_up") for name in sys.modules)
-    assert not harness._compiled  # nothing compiled for the warm-up stays cached
+    warm_up_files = {testcode.test_filename(test) for test in harness._WARM_UP_TESTS}
+    assert not warm_up_files & set(linecache.cache)  # its tests' lines are not left behind
     assert list(tmp_path.iterdir()) == []
 
 
@@ -222,6 +225,8 @@ async def test_assert_failures_show_both_sides(executor: Executor) -> None:
         "expected 5, got 4",
     ]
     assert outcome.traceback is not None and "line 3, in check" in outcome.traceback
+    # the line itself is quoted, though the test code has no file
+    assert "    assert candidate(2, 2) == 5, 'two and two'\n" in outcome.traceback
 
 
 @module_loop

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -75,7 +76,12 @@ def test_the_code_travels_in_the_marshalled_request() -> None:
     assert run_compiled(received["tests"][0]).splitlines()[-1] == "expected 5, got 4"
 
 
-def test_the_server_compiles_anew_what_is_not_code() -> None:
-    test = assert_test(code="assert f(3) == 6\n", test_id="not-code", compiled="assert True")
-    harness.precompile([test])
-    assert ("assert f(3) == 6\n", "<test not-code>") not in harness._compiled
+def test_the_child_compiles_anew_what_is_not_code(tmp_path: Path) -> None:
+    """Only a code object is run as it came; anything else under "compiled" is ignored."""
+    test = assert_test(code="assert f(3) == 7\n", test_id="not-code", compiled="assert True")
+    request = {"program": {}, "tests": [test], "limits": {}}
+    setup = harness.ChildSetup(str(tmp_path), -1, 0, False, (), "", None, False)
+    runner = harness._Runner(request, setup, harness._Reporter(-1))
+    namespace: dict[str, Any] = {"f": lambda x: 2 * x, HELPER: check_compare}
+    with pytest.raises(AssertionError, match="expected 7, got 6"):
+        exec(runner._compile_test(test), namespace)

@@ -201,7 +201,6 @@ class ForkServer:
         limits: Message = request["limits"]
         if any(test["kind"] == "pytest" for test in tests):
             self._load_pytest()
-        harness.precompile(tests)
         program_code = harness.prepare(request, self._scratch)
         started = time.monotonic()
         wall_deadline = started + limits["candidate_timeout"]

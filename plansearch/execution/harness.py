@@ -29,7 +29,7 @@ from typing import Any, NamedTuple, NoReturn
 
 from plansearch.execution import asserts, compare, linux
 from plansearch.execution.protocol import Message, encode_small, write_frame
-from plansearch.execution.testcode import CODE_KINDS, test_filename
+from plansearch.execution.testcode import test_filename
 
 EXIT_OK = 0
 EXIT_CRASH = 70
@@ -42,8 +42,6 @@ _TRACEBACK_FRAMES = 12
 _TRACEBACK_CHARS = 4000
 _MESSAGE_CHARS = 4000
 _DOCTEST_TRACEBACK = "Traceback (most recent call last):"
-_COMPILED_LIMIT = 256
-_compiled: dict[tuple[str, str], types.CodeType] = {}
 _OWN_FILES = {os.path.realpath(path) for path in (__file__, asserts.__file__, compare.__file__)}
 
 
@@ -71,30 +69,6 @@ class _OutputLimit(BaseException):
 
 class _ReportLost(BaseException):
     """The report pipe was closed or broken (by the candidate)."""
-
-
-def precompile(tests: list[Message]) -> None:
-    """In the fork server: load the trusted test code the executor compiled (see `testcode`),
-    so that every child inherits it. Other test code is left to the children to compile."""
-    for test in tests:
-        compiled = test.get("compiled")
-        if test["kind"] not in CODE_KINDS or not isinstance(compiled, types.CodeType):
-            continue
-        source, filename = test["code"] or "", test_filename(test)
-        _remember_source(filename, source)  # another test may have had this name before
-        if (source, filename) in _compiled:
-            continue
-        if len(_compiled) >= _COMPILED_LIMIT:
-            _compiled.clear()
-        _compiled[source, filename] = compiled
-
-
-def _compile_test(source: str, filename: str) -> types.CodeType:
-    code = _compiled.get((source, filename))
-    if code is None:
-        _remember_source(filename, source)
-        code = asserts.compile_test(source, filename)
-    return code
 
 
 def prepare(request: Message, scratch: str) -> types.CodeType | None:
@@ -177,7 +151,8 @@ def warm_up(scratch: str, rounds: int = 12) -> None:
         os.close(null)
         sys.stdout, sys.stderr = saved_output
         sys.modules.pop(_WARM_UP_MODULE, None)
-        _compiled.clear()
+        for test in _WARM_UP_TESTS:
+            linecache.cache.pop(test_filename(test), None)
 
 
 def imports_program(tests: list[Message], start: int) -> bool:
@@ -419,6 +394,9 @@ class _Runner:
         self._doc_globals: dict[str, Any] | None = None
         self._test_modules: dict[str, types.ModuleType] = {}
         self._code: types.CodeType | None = setup.program_code
+        # code run without a file of its own, by file name: put where tracebacks look for
+        # lines only when one is written (a passing child touches no more pages for it)
+        self._sources: dict[str, str] = {}
 
     @property
     def _module_path(self) -> str:
@@ -462,6 +440,20 @@ class _Runner:
             outcome["truncated"] = self._stdout.truncated
         return outcome
 
+    def _traceback(self, exc: BaseException) -> str:
+        for filename, source in self._sources.items():
+            _remember_source(filename, source)
+        return _format_traceback(exc)
+
+    def _compile_test(self, test: Message) -> types.CodeType:
+        """The test's code: compiled by the executor if trusted, here otherwise."""
+        source, filename = test["code"] or "", test_filename(test)
+        self._sources[filename] = source
+        code = test.get("compiled")
+        if isinstance(code, types.CodeType):
+            return code
+        return asserts.compile_test(source, filename)
+
     def _stay_in_child(self) -> None:
         """A process the candidate forked must not go on running the harness."""
         if os.getpid() != self._pid:
@@ -476,14 +468,14 @@ class _Runner:
         if isinstance(exc, _OutputLimit):
             return _outcome("fail", str(exc), self._stdout.text())
         if isinstance(exc, AssertionError):
-            return _outcome("fail", str(exc) or "assertion failed", None, _format_traceback(exc))
+            return _outcome("fail", str(exc) or "assertion failed", None, self._traceback(exc))
         kind = type(exc)
         if any(base.__module__.startswith("_pytest") for base in kind.__mro__):
             if kind.__name__ == "Failed":
-                return _outcome("fail", str(exc), None, _format_traceback(exc))
+                return _outcome("fail", str(exc), None, self._traceback(exc))
             if kind.__name__ == "Skipped":
                 return _outcome("error", f"skipped: {exc}")
-        return _outcome("error", _describe(exc), None, _format_traceback(exc))
+        return _outcome("error", _describe(exc), None, self._traceback(exc))
 
     def _program_code(self) -> types.CodeType:
         if self._code is None:
@@ -513,7 +505,7 @@ class _Runner:
         except BaseException as exc:
             self._stay_in_child()
             message = f"import failed: {_describe(exc)}"
-            return _outcome("error", message, None, _format_traceback(exc))
+            return _outcome("error", message, None, self._traceback(exc))
         self._module = module
         return None
 
@@ -560,7 +552,7 @@ class _Runner:
 
     def _evaluate(self, source: str, test: Message, namespace: dict[str, Any]) -> Any:
         filename = test_filename(test)
-        _remember_source(filename, source)
+        self._sources[filename] = source
         try:
             code = compile(source, filename, "eval", dont_inherit=True)
         except SyntaxError:
@@ -605,7 +597,7 @@ class _Runner:
         return _outcome("fail", message, compare.clip(got, compare.REPR_LIMIT))
 
     def _run_code(self, test: Message, namespace: dict[str, Any]) -> Message:
-        code = _compile_test(test["code"] or "", test_filename(test))
+        code = self._compile_test(test)
         namespace[asserts.HELPER] = asserts.check_compare
         exec(code, namespace)
         return _outcome("pass")
@@ -619,7 +611,7 @@ class _Runner:
             module.__file__ = filename
             module.__dict__[asserts.HELPER] = asserts.check_compare
             sys.modules[module.__name__] = module
-            exec(_compile_test(source, filename), module.__dict__)
+            exec(self._compile_test(test), module.__dict__)
             self._test_modules[source] = module
         return module
 
