@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -134,6 +135,35 @@ def test_the_childrens_encoder_writes_json() -> None:
     assert FrameDecoder().feed(encode_small(message)) == [message]
     with pytest.raises(TypeError):
         encode_small({"bad": [1]})
+
+
+@pytest.mark.parametrize(
+    "outcome",
+    [
+        {"status": "pass", "message": "", "actual": None, "traceback": None},
+        {
+            "status": "fail",
+            "message": 'quote " slash \\ newline \n tab \t é \ud800',
+            "actual": "[1, 2]",
+            "traceback": "Traceback (most recent call last):\n  ...",
+        },
+    ],
+    ids=["pass", "fail"],
+)
+def test_a_childs_reports_are_what_the_generic_encoder_writes(outcome: dict[str, Any]) -> None:
+    outcome = {**outcome, "duration_ms": 0.25, "truncated": outcome["status"] == "fail"}
+    read, write = os.pipe()
+    reporter = harness._Reporter(write)
+    reporter.begin(3)
+    reporter.outcome(3, outcome)
+    os.close(write)
+    with os.fdopen(read, "rb") as stream:
+        data = stream.read()
+    begin, message = FrameDecoder().feed(data)
+    assert begin["t"] == "begin" and begin["i"] == 3 and isinstance(begin["s"], float)
+    expected = {"t": "outcome", "i": 3, "o": outcome}
+    assert message == expected
+    assert data.endswith(encode_small(expected))
 
 
 def test_the_fork_servers_warm_up_leaves_nothing_for_candidates(tmp_path: Path) -> None:

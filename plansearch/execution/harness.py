@@ -25,10 +25,11 @@ import traceback
 import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from json.encoder import encode_basestring_ascii as _quote
 from typing import Any, NamedTuple, NoReturn
 
 from plansearch.execution import asserts, compare, linux
-from plansearch.execution.protocol import Message, encode_small, write_frame
+from plansearch.execution.protocol import HEADER, Message, encode_small, write_frame
 from plansearch.execution.testcode import test_filename
 
 EXIT_OK = 0
@@ -258,12 +259,50 @@ class _Reporter:
         self._pid = os.getpid()
 
     def send(self, message: Message) -> None:
+        self._write(encode_small(message))
+
+    def begin(self, index: int) -> None:
+        """Report that test `index` begins, now by the monotonic clock."""
+        self._write(_frame(_BEGIN % (index, time.monotonic())))
+
+    def outcome(self, index: int, outcome: Message) -> None:
+        """Report the outcome of test `index` (as `_timed` completes it)."""
+        self._write(
+            _frame(
+                _OUTCOME
+                % (
+                    index,
+                    _quote(outcome["status"]),
+                    _quote(outcome["message"]),
+                    "null" if outcome["actual"] is None else _quote(outcome["actual"]),
+                    "null" if outcome["traceback"] is None else _quote(outcome["traceback"]),
+                    float(outcome["duration_ms"]),
+                    "true" if outcome["truncated"] else "false",
+                )
+            )
+        )
+
+    def _write(self, frame: bytes) -> None:
         if os.getpid() != self._pid:
             os._exit(EXIT_OK)
         try:
-            write_frame(self._fd, encode_small(message))
+            write_frame(self._fd, frame)
         except OSError:
             raise _ReportLost from None
+
+
+# The two reports every test sends, as `encode_small` would write them, made from fewer
+# objects (each object a child touches is a page it may copy).
+_BEGIN = '{"t":"begin","i":%d,"s":%r}'
+_OUTCOME = (
+    '{"t":"outcome","i":%d,"o":{"status":%s,"message":%s,"actual":%s,"traceback":%s,'
+    '"duration_ms":%r,"truncated":%s}}'
+)
+
+
+def _frame(body: str) -> bytes:
+    data = body.encode()
+    return HEADER.pack(len(data)) + data
 
 
 class _Sink(io.BufferedIOBase):
@@ -410,12 +449,12 @@ class _Runner:
                 if failure["status"] in ("timeout", "memory"):
                     failure["message"] = f"while importing the program: {failure['message']}"
                 for index in pending:
-                    self._reporter.send({"t": "outcome", "i": index, "o": failure})
+                    self._reporter.outcome(index, failure)
                 return
         for index in pending:
-            self._reporter.send({"t": "begin", "i": index, "s": time.monotonic()})
-            outcome = self._timed(self._dispatch, index)
-            self._reporter.send({"t": "outcome", "i": index, "o": outcome})
+            self._reporter.begin(index)
+            outcome = self._timed(self._dispatch, index) or _outcome("executor_error", "no outcome")
+            self._reporter.outcome(index, outcome)
 
     def _timed(self, body: Callable[..., Message | None], *args: int) -> Message | None:
         """Run `body(*args)` under the per-test alarm; turn what it raises into an outcome."""
