@@ -109,7 +109,8 @@ class ForkServer:
         self._decoder = FrameDecoder(decode=decode_trusted)
         self._queued: list[Message] = []
         self._closed = False
-        self._pid1 = os.getpid() == 1
+        self._pid = os.getpid()
+        self._pid1 = self._pid == 1
         self._user_tasks_cache = (0.0, 0)
         self._rlimits: dict[tuple[Any, ...], tuple[tuple[int, tuple[int, int]], ...]] = {}
         # one scratch directory, emptied after each candidate: a fixed path keeps the
@@ -272,7 +273,7 @@ class ForkServer:
         setup = harness.ChildSetup(
             scratch=self._scratch,
             report_fd=self._report_end,
-            server_pid=os.getpid(),
+            server_pid=self._pid,
             die_with_server=not self._pid1,
             rlimits=self._rlimits_for(limits),
             program_path=harness.program_path(self._scratch, request["program"]["module_name"]),
@@ -410,7 +411,7 @@ class ForkServer:
 
     def _rlimits_for(self, limits: Message) -> tuple[tuple[int, tuple[int, int]], ...]:
         nproc = self._nproc(limits["processes"])
-        key = (*sorted(limits.items()), nproc)
+        key = (*limits.items(), nproc)  # the executor sends the limits in one order
         if key not in self._rlimits:
             self._rlimits[key] = harness.rlimits_for(limits, nproc)
         return self._rlimits[key]

@@ -39,6 +39,7 @@ EXIT_REPORT_LOST = 71
 CANDIDATE_NICENESS = 10
 
 _MIB = 1024 * 1024
+_CODE = types.CodeType
 _TRACEBACK_FRAMES = 12
 _TRACEBACK_CHARS = 4000
 _MESSAGE_CHARS = 4000
@@ -362,7 +363,7 @@ def _outcome(
 ) -> Message:
     return {
         "status": status,
-        "message": compare.clip(message, _MESSAGE_CHARS),
+        "message": compare.clip(message, _MESSAGE_CHARS) if message else "",
         "actual": actual,
         "traceback": traceback_text,
     }
@@ -436,6 +437,7 @@ class _Runner:
         # code run without a file of its own, by file name: put where tracebacks look for
         # lines only when one is written (a passing child touches no more pages for it)
         self._sources: dict[str, str] = {}
+        self._code_tests: list[Message] = []
 
     @property
     def _module_path(self) -> str:
@@ -480,18 +482,19 @@ class _Runner:
         return outcome
 
     def _traceback(self, exc: BaseException) -> str:
+        for test in self._code_tests:
+            _remember_source(test_filename(test), test["code"] or "")
         for filename, source in self._sources.items():
             _remember_source(filename, source)
         return _format_traceback(exc)
 
     def _compile_test(self, test: Message) -> types.CodeType:
         """The test's code: compiled by the executor if trusted, here otherwise."""
-        source, filename = test["code"] or "", test_filename(test)
-        self._sources[filename] = source
+        self._code_tests.append(test)
         code = test.get("compiled")
-        if isinstance(code, types.CodeType):
+        if type(code) is _CODE:
             return code
-        return asserts.compile_test(source, filename)
+        return asserts.compile_test(test["code"] or "", test_filename(test))
 
     def _stay_in_child(self) -> None:
         """A process the candidate forked must not go on running the harness."""
