@@ -434,8 +434,9 @@ class _Runner:
         self._doc_globals: dict[str, Any] | None = None
         self._test_modules: dict[str, types.ModuleType] = {}
         self._code: types.CodeType | None = setup.program_code
-        # code run without a file of its own, by file name: put where tracebacks look for
-        # lines only when one is written (a passing child touches no more pages for it)
+        # code run without a file of its own (doctest calls by file name, test code by test):
+        # handed to linecache only when a traceback is written, so a passing child touches
+        # no more pages for it
         self._sources: dict[str, str] = {}
         self._code_tests: list[Message] = []
 
