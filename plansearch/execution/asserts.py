@@ -153,8 +153,8 @@ def _no_arguments() -> ast.arguments:
 # brackets, commas, comparison operators, keywords) and rewritten in place, text of the same
 # length standing for "assert" and for the operator. Whatever the scan cannot be sure of (a
 # triple-quoted string that could hold a line beginning with "assert", a backslash line
-# continuation, an assert after a colon or a semicolon, a keyword binding looser than the
-# comparison, a test in parentheses, a starred operand) leaves the source to the tree.
+# continuation, an assert after a colon or a semicolon, a keyword it does not follow, a test
+# in parentheses, a starred operand) leaves the source to the tree.
 
 _ASSERT_STATEMENT = re.compile(r"^[ \t]*(assert)[ \t]+", re.MULTILINE)
 _ASSERT_WORD = re.compile(r"\bassert\b")
@@ -177,13 +177,14 @@ def _nested(inner: str) -> str:
 _GROUP = f"(?P<group>{_nested(_nested(_nested('(?!)')))})"
 # Each pattern is matched where the last token ended: it skips what cannot begin a token, then
 # takes one. Inside brackets only strings, comments and brackets matter.
-_INSIDE = re.compile(f"[^\"'#()\\[\\]{{}}]*(?:{_STRING}|{_BRACKETS})")
+_SKIP_OUTSIDE = r"[^\"'#()\[\]{}<>=!,;\n\-A-Za-z_]*"
+_INSIDE = re.compile(rf"[^\"'#()\[\]{{}}]*(?:{_STRING}|{_BRACKETS})")
 _OUTSIDE = re.compile(
-    f"[^\"'#()\\[\\]{{}}<>=!,;\\n\\-A-Za-z_]*(?:{_STRING}|{_GROUP}|{_BRACKETS}"
+    f"{_SKIP_OUTSIDE}(?:{_STRING}|{_GROUP}|{_BRACKETS}"
     r"|(?P<shift><<=?|>>=?|->)|(?P<compare>==|!=|<=|>=|<|>)|(?P<comma>,)|(?P<end>\n|;)"
     r"|(?P<equals>=)|(?P<word>[^\W\d]\w*)|(?P<other>[-!]))"
 )
-_REST = re.compile(r"[^\"'#()\[\]{}<>=!,;\n\-A-Za-z_]*\Z")
+_REST = re.compile(rf"{_SKIP_OUTSIDE}\Z")
 _AFTER_NOT = re.compile(r"[ \t]+in\b")
 _AFTER_IS = re.compile(r"[ \t]+not\b")
 # keywords binding looser than a comparison: the test is then no comparison
