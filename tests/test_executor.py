@@ -619,6 +619,19 @@ async def test_cancelling_a_queued_run_drops_it() -> None:
         assert time.monotonic() - started < 1.5  # the cancelled candidate never ran
 
 
+async def test_a_run_does_not_wait_behind_a_slow_candidate_while_a_worker_is_free() -> None:
+    sleeper = "import time\ndef f(seconds):\n    time.sleep(seconds)\n    return 1\n"
+    async with Executor(workers=2, limits=Limits(test_timeout=4.0)) as pair:
+        slow = asyncio.create_task(pair.run(program(sleeper), [value_test("f(2)", "1")]))
+        await asyncio.sleep(0.2)
+        for _ in range(3):  # one after another, each while the slow one still runs
+            started = time.monotonic()
+            assert statuses(await pair.run(ADD, [value_test("f(1, 1)", "2")])) == [S.PASS]
+            assert time.monotonic() - started < 0.8
+        assert not slow.done()
+        assert statuses(await slow) == [S.PASS]
+
+
 @module_loop
 async def test_a_worker_that_does_not_answer_is_replaced_without_stray_errors(
     monkeypatch: pytest.MonkeyPatch,

@@ -3,10 +3,10 @@
     async with Executor(limits=Limits(test_timeout=2)) as executor:
         run = await executor.run(program, tests)
 
-One worker per core by default; concurrent `run` calls are spread over the workers, each
-running one candidate at a time with the next one queued. A worker that dies is replaced.
-Cancelling `run` kills the candidate before the cancellation propagates; `aclose` leaves no
-process behind.
+One worker per core by default; concurrent `run` calls are spread over the workers (see
+`slots`), each running one candidate at a time with the next one queued. A worker that dies is
+replaced. Cancelling `run` kills the candidate before the cancellation propagates; `aclose`
+leaves no process behind.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from plansearch.execution.sandbox import (
     detect_isolation,
     warn_if_unprotected,
 )
+from plansearch.execution.slots import Slots
 from plansearch.execution.worker import Worker, WorkerError
 
 _REPLY_MARGIN = 10.0
@@ -70,7 +71,7 @@ class Executor:
         self._requested: IsolationRequest = isolation
         self._paths = [os.path.abspath(path) for path in paths]
         self._process_name = f"psc-{secrets.token_hex(4)}"
-        self._idle: asyncio.Queue[Worker | None] = asyncio.Queue()
+        self._slots: Slots[Worker] = Slots(QUEUE_DEPTH)
         self._workers: set[Worker] = set()
         self._restarts: set[asyncio.Task[None]] = set()
         self._report: IsolationReport | None = None
@@ -186,6 +187,7 @@ class Executor:
         if self._closed:
             return
         self._closed = True
+        self._slots.wake()
         for task in self._restarts:
             task.cancel()
         await asyncio.gather(*self._restarts, return_exceptions=True)
@@ -206,26 +208,24 @@ class Executor:
         return worker
 
     def _add_slots(self, worker: Worker) -> None:
-        for _ in range(QUEUE_DEPTH):
-            self._idle.put_nowait(worker)
+        self._slots.add(worker)
 
     async def _acquire(self) -> Worker:
         while True:
-            worker = await self._idle.get()
+            if self._closed:
+                raise ExecutorError("the executor was closed")
+            if not self._workers and not self._restarts:
+                raise ExecutorError(f"no worker can be started: {self._failure}")
+            worker = await self._slots.take()
             if worker is None:
-                if not self._workers and not self._restarts:
-                    self._idle.put_nowait(None)  # wake the next waiter too
-                    raise ExecutorError(f"no worker can be started: {self._failure}")
-                continue
-            if worker not in self._workers:
-                continue  # a slot of a replaced worker
+                continue  # woken to look again
             if worker.alive:
                 return worker
             self._replace(worker)
 
     def _release(self, worker: Worker) -> None:
         if not self._closed and worker in self._workers:
-            self._idle.put_nowait(worker)
+            self._slots.release(worker)
 
     async def _abandon(self, worker: Worker, run_id: int) -> None:
         """After a cancelled run: have the worker kill the candidate, or replace the worker."""
@@ -240,6 +240,7 @@ class Executor:
         if worker not in self._workers:
             return  # already being replaced
         self._workers.discard(worker)
+        self._slots.discard(worker)
         task = asyncio.create_task(self._restart(worker))
         self._restarts.add(task)
         task.add_done_callback(self._restarts.discard)
@@ -261,7 +262,10 @@ class Executor:
             except (WorkerError, ExecutorError) as exc:
                 self._failure = str(exc)
                 await asyncio.sleep(0.2 * 4**attempt)
-        self._idle.put_nowait(None)
+        current = asyncio.current_task()
+        if current is not None:
+            self._restarts.discard(current)  # so that the runs woken now see it is over
+        self._slots.wake()  # runs waiting for a worker see that none can start
 
 
 def _candidate_run(cases: list[TestCase], reply: Message) -> CandidateRun:
