@@ -29,7 +29,7 @@ from json.encoder import encode_basestring_ascii as _quote
 from typing import Any, NamedTuple, NoReturn
 
 from plansearch.execution import asserts, compare, linux
-from plansearch.execution.protocol import HEADER, Message, encode_small, write_frame
+from plansearch.execution.protocol import Message, encode_small, frame, write_frame
 from plansearch.execution.testcode import test_filename
 
 EXIT_OK = 0
@@ -264,30 +264,26 @@ class _Reporter:
 
     def begin(self, index: int) -> None:
         """Report that test `index` begins, now by the monotonic clock."""
-        self._write(_frame(_BEGIN % (index, time.monotonic())))
+        self._write(frame((_BEGIN % (index, time.monotonic())).encode()))
 
     def outcome(self, index: int, outcome: Message) -> None:
         """Report the outcome of test `index` (as `_timed` completes it)."""
-        self._write(
-            _frame(
-                _OUTCOME
-                % (
-                    index,
-                    _quote(outcome["status"]),
-                    _quote(outcome["message"]),
-                    "null" if outcome["actual"] is None else _quote(outcome["actual"]),
-                    "null" if outcome["traceback"] is None else _quote(outcome["traceback"]),
-                    float(outcome["duration_ms"]),
-                    "true" if outcome["truncated"] else "false",
-                )
-            )
+        body = _OUTCOME % (
+            index,
+            _quote(outcome["status"]),
+            _quote(outcome["message"]),
+            "null" if outcome["actual"] is None else _quote(outcome["actual"]),
+            "null" if outcome["traceback"] is None else _quote(outcome["traceback"]),
+            float(outcome["duration_ms"]),
+            "true" if outcome["truncated"] else "false",
         )
+        self._write(frame(body.encode()))
 
-    def _write(self, frame: bytes) -> None:
+    def _write(self, data: bytes) -> None:
         if os.getpid() != self._pid:
             os._exit(EXIT_OK)
         try:
-            write_frame(self._fd, frame)
+            write_frame(self._fd, data)
         except OSError:
             raise _ReportLost from None
 
@@ -299,11 +295,6 @@ _OUTCOME = (
     '{"t":"outcome","i":%d,"o":{"status":%s,"message":%s,"actual":%s,"traceback":%s,'
     '"duration_ms":%r,"truncated":%s}}'
 )
-
-
-def _frame(body: str) -> bytes:
-    data = body.encode()
-    return HEADER.pack(len(data)) + data
 
 
 class _Sink(io.BufferedIOBase):

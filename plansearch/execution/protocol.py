@@ -30,16 +30,19 @@ class ProtocolError(Exception):
     """A frame that is too long or is not a JSON object."""
 
 
+def frame(body: bytes) -> bytes:
+    """`body` with its length in front."""
+    return HEADER.pack(len(body)) + body
+
+
 def encode(message: Message) -> bytes:
     """One JSON frame holding `message`."""
-    body = _ENCODER.encode(message).encode()
-    return HEADER.pack(len(body)) + body
+    return frame(_ENCODER.encode(message).encode())
 
 
 def encode_trusted(message: Message) -> bytes:
     """One marshalled frame holding `message`: only for what the executor sends its servers."""
-    body = marshal.dumps(message)
-    return HEADER.pack(len(body)) + body
+    return frame(marshal.dumps(message))
 
 
 def decode_trusted(body: bytes) -> Message:
@@ -71,8 +74,7 @@ def encode_small(message: Message) -> bytes:
     """`encode` for messages whose values are str, int, finite float, bool, None or such
     messages, without the json module's Python layers: a forked child pays for every page it
     touches, and the encoder's objects are many."""
-    body = _json_object(message).encode()
-    return HEADER.pack(len(body)) + body
+    return frame(_json_object(message).encode())
 
 
 def _json_object(message: Message) -> str:
