@@ -126,7 +126,7 @@ class Executor:
             raise ExecutorError(f"cannot start the workers: {errors[0]}") from errors[0]
         for worker in started:
             if isinstance(worker, Worker):
-                self._add_slots(worker)
+                self._slots.add(worker)
 
     async def run(
         self, program: Program, tests: Sequence[TestCase], limits: Limits | None = None
@@ -207,9 +207,6 @@ class Executor:
             self._core_of[worker] = core
         return worker
 
-    def _add_slots(self, worker: Worker) -> None:
-        self._slots.add(worker)
-
     async def _acquire(self) -> Worker:
         while True:
             if self._closed:
@@ -257,7 +254,7 @@ class Executor:
             if self._closed:
                 return
             try:
-                self._add_slots(await self._start_worker(core))
+                self._slots.add(await self._start_worker(core))
                 return
             except (WorkerError, ExecutorError) as exc:
                 self._failure = str(exc)
