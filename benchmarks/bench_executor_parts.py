@@ -49,7 +49,8 @@ def usage(pid: int) -> Usage:
 
 
 def fork_servers() -> list[int]:
-    """The fork servers below this process (not the bubblewrap processes around them)."""
+    """The fork servers below this process (not the bubblewrap processes around them, nor the
+    servers of other programs)."""
     found = []
     for name in os.listdir("/proc"):
         if not name.isdigit():
@@ -58,9 +59,22 @@ def fork_servers() -> list[int]:
             command = Path(f"/proc/{name}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"forkserver" in b" ".join(command) and not command[0].endswith(b"bwrap"):
+        if b"forkserver" not in b" ".join(command) or command[0].endswith(b"bwrap"):
+            continue
+        if _below(int(name), os.getpid()):
             found.append(int(name))
     return found
+
+
+def _below(pid: int, ancestor: int) -> bool:
+    while pid > 1:
+        try:
+            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            return False
+        if pid == ancestor:
+            return True
+    return False
 
 
 async def one_round(
