@@ -3,9 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PYTHON="${PYTHON:-python3.11}"
-command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
-
 # System packages: bubblewrap (the candidate sandbox) and neovim (an editor the tests drive).
 # Only when we may install them; without them the sandbox falls back and those tests skip.
 missing=""
@@ -18,7 +15,8 @@ if [ -n "$missing" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; the
 fi
 
 if [ ! -x .venv/bin/python ]; then
-    "$PYTHON" -m venv .venv
+    # the fastest Python 3.11 on the machine, or $PYTHON (see scripts/pick-python.sh)
+    "$(bash scripts/pick-python.sh)" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[dev]"
