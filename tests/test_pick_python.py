@@ -14,17 +14,24 @@ SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "pick-python.sh"
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="a bash script")
 
 
-def fake_python(directory: Path, name: str, seconds: str, usable: bool = True) -> Path:
+def fake_python(
+    directory: Path, name: str, seconds: str, usable: bool = True, first: str | None = None
+) -> Path:
     """An executable that answers the script's three questions as a Python would: whether it
-    can make a venv (its path), its version, and the workload's time (`seconds`)."""
+    can make a venv (its path), its version, and the workload's time (`seconds`; `first`
+    the first time, as in a slow phase of the machine)."""
     path = directory / name
     check = f'echo "{path}"' if usable else "exit 1"
+    timed = f"echo {seconds}"
+    if first is not None:
+        mark = directory / f"{name}.timed"
+        timed = f'if [ -e "{mark}" ]; then echo {seconds}; else touch "{mark}"; echo {first}; fi'
     path.write_text(
         "#!/usr/bin/env bash\n"
         'case "$*" in\n'
         f"  *ensurepip*) {check} ;;\n"
         "  *platform*) echo 3.11.9 ;;\n"
-        f"  *) echo {seconds} ;;\n"
+        f"  *) {timed} ;;\n"
         "esac\n"
     )
     path.chmod(0o755)
@@ -47,6 +54,14 @@ def test_the_fastest_interpreter_is_chosen(tmp_path: Path) -> None:
     result = pick([slow, fast])
     assert result.stdout.strip() == str(fast)
     assert f"{slow} (3.11.9) runs the workload in 0.020000 s" in result.stderr
+
+
+def test_a_slow_phase_during_one_timing_does_not_decide(tmp_path: Path) -> None:
+    slow = fake_python(tmp_path, "slow", "0.020000")
+    fast = fake_python(tmp_path, "fast", "0.010000", first="0.030000")
+    result = pick([slow, fast])
+    assert result.stdout.strip() == str(fast)
+    assert f"{fast} (3.11.9) runs the workload in 0.010000 s" in result.stderr
 
 
 def test_the_first_is_kept_unless_another_is_clearly_faster(tmp_path: Path) -> None:
