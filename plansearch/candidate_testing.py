@@ -5,9 +5,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 
+from plansearch import inspection
 from plansearch.events import CandidateTested, RankingChanged, SearchEvent
 from plansearch.execution.executor import Executor
-from plansearch.execution.model import CandidateRun, TestCase, TestOutcome, TestStatus
+from plansearch.execution.model import (
+    CandidateRun,
+    SideEffect,
+    TestCase,
+    TestOutcome,
+    TestStatus,
+)
 from plansearch.problem import Problem
 from plansearch.ranking import rank
 from plansearch.result import Candidate
@@ -39,7 +46,8 @@ class CandidateTester:
         self.on_passing = on_passing
         self.candidates: list[Candidate] = []
         self.runs: dict[str, CandidateRun] = {}
-        self.ranking = rank([], {}, self.tests)
+        self.wanted_effects = inspection.effects_called_for(problem.statement)
+        self.ranking = rank([], {}, self.tests, self.wanted_effects)
         self.tests_ready = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -69,9 +77,11 @@ class CandidateTester:
 
     async def _test(self, candidate: Candidate) -> None:
         await self.tests_ready.wait()
-        run = await self._run(candidate)
+        run = with_code_findings(
+            await self._run(candidate), candidate.code, self.problem, self.tests
+        )
         self.runs[candidate.id] = run
-        self.ranking = rank(self.candidates, self.runs, self.tests)
+        self.ranking = rank(self.candidates, self.runs, self.tests, self.wanted_effects)
         placed = next(r for r in self.ranking.candidates if r.candidate_id == candidate.id)
         self.emit(CandidateTested(candidate_id=candidate.id, run=run, ranked=placed))
         self.emit(RankingChanged(ranking=self.ranking))
@@ -83,14 +93,33 @@ class CandidateTester:
             return CandidateRun(outcomes=[])
         try:  # splicing a large module takes tens of ms: keep it off the event loop
             program = await asyncio.to_thread(
-                candidate_program, self.problem, candidate.code, self.module_source)
+                candidate_program, self.problem, candidate.code, self.module_source
+            )
         except SpliceError as error:
             return _all_failed(self.tests, f"the candidate cannot be put in the module: {error}")
         return await self.executor.run(program, self.tests)
 
 
-def _all_failed(tests: Sequence[TestCase], message: str) -> CandidateRun:
-    return CandidateRun(outcomes=[
-        TestOutcome(test_id=test.id, status=TestStatus.ERROR, message=message) for test in tests
-    ])
+def with_code_findings(
+    run: CandidateRun, code: str, problem: Problem, tests: Sequence[TestCase]
+) -> CandidateRun:
+    """`run` with what reading the candidate's code shows: whether it may special-case the
+    tests the model was shown, and whether it reads the environment or secret files."""
+    visible = [t for t in tests if t.trusted and t.source in ("docstring", "statement")]
+    reads = [
+        SideEffect(kind="secret" if "environment" not in reason else "environment",
+                   detail=reason, seen="code")
+        for reason in inspection.environment_reads(code)
+    ]  # fmt: skip
+    return run.model_copy(update={
+        "special_casing": inspection.special_casing(code, visible, problem.entry_point),
+        "side_effects": [*run.side_effects, *reads],
+    })  # fmt: skip
 
+
+def _all_failed(tests: Sequence[TestCase], message: str) -> CandidateRun:
+    return CandidateRun(
+        outcomes=[
+            TestOutcome(test_id=test.id, status=TestStatus.ERROR, message=message) for test in tests
+        ]
+    )

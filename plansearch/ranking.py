@@ -4,15 +4,20 @@ The order, most important first:
 
 1. candidates that were run before those that were not;
 2. the number of trusted tests passed (every candidate runs the same tests);
-3. the size of the candidate's behaviour cluster (candidates whose status and actual output
+3. of those, the number judged outside the candidate's process (an in-process verdict is one
+   the candidate could have forged);
+4. candidates without side effects the problem does not call for (files written outside the
+   scratch directory, processes, network, secrets, signals) before those with them;
+5. candidates that do not look like they special-case the tests before those that do;
+6. the size of the candidate's behaviour cluster (candidates whose status and actual output
    are identical on every test, model-written ones included): a behaviour many independent
    programs share is more likely right (AlphaCode, CodeT);
-4. the candidate's index (the order in which it was written).
+7. the candidate's index (the order in which it was written).
 
-Within each group of equal trusted results, one representative of each cluster (its first
-member in that order) comes before the rest, so the top of the list holds distinct ideas.
-Members of a cluster always share their trusted results, so this never lifts a candidate
-above one that passes more trusted tests.
+Within each group equal on 1-5, one representative of each cluster (its first member in that
+order) comes before the rest, so the top of the list holds distinct ideas. Members of a
+cluster always share their trusted results, so this never lifts a candidate above one that
+passes more trusted tests.
 """
 
 from __future__ import annotations
@@ -24,7 +29,13 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
-from plansearch.execution.model import CandidateRun, TestCase, TestOutcome, TestStatus
+from plansearch.execution.model import (
+    CandidateRun,
+    SideEffect,
+    TestCase,
+    TestOutcome,
+    TestStatus,
+)
 
 if TYPE_CHECKING:  # result.py holds a Ranking, so import Candidate for typing only
     from plansearch.result import Candidate
@@ -43,6 +54,8 @@ class Failure(BaseModel):
     source: str
     status: TestStatus
     message: str
+    expected: str | None = None
+    actual: str | None = None
 
 
 class RankedCandidate(BaseModel):
@@ -59,6 +72,25 @@ class RankedCandidate(BaseModel):
     )
     tally_text: str = Field(description="e.g. '5/5 docstring examples, 12/12 of tests/x.py'.")
     passes_all: bool = Field(description="Passes every trusted test (and there is one).")
+    in_process_passed: int = Field(
+        0,
+        description="Of the trusted tests passed, those judged inside the candidate's own "
+        "process (test code that could not be split into a call and an expected value).",
+    )
+    side_effects: list[SideEffect] = Field(
+        default_factory=list, description="What it did besides returning."
+    )
+    unwanted_effects: bool = Field(
+        False, description="It has side effects the problem does not call for."
+    )
+    special_casing: list[str] = Field(
+        default_factory=list, description="Why it may special-case the tests."
+    )
+    flags: list[str] = Field(
+        default_factory=list,
+        description="Short warnings for a person: side effects, 'may special-case the tests', "
+        "'3 verdicts in-process'.",
+    )
     first_failure: Failure | None = None
     cluster: int | None = Field(
         None,
@@ -93,10 +125,12 @@ def rank(
     candidates: Sequence[Candidate],
     runs: Mapping[str, CandidateRun],
     tests: Sequence[TestCase],
+    wanted_effects: frozenset[str] = frozenset(),
 ) -> Ranking:
-    """Rank `candidates` by their `runs` (keyed by candidate id) on `tests`."""
+    """Rank `candidates` by their `runs` (keyed by candidate id) on `tests`. `wanted_effects`:
+    the kinds of side effect the problem calls for (see `inspection.effects_called_for`)."""
     trusted = [test for test in tests if test.trusted]
-    scores = {c.id: _score(runs.get(c.id), tests) for c in candidates}
+    scores = {c.id: _score(runs.get(c.id), tests, wanted_effects) for c in candidates}
     members: dict[Signature, list[str]] = {}
     for candidate in candidates:
         score = scores[candidate.id]
@@ -109,13 +143,7 @@ def rank(
 
     def key(candidate: Candidate) -> tuple[object, ...]:
         s = scores[candidate.id]
-        return (
-            not s.tested,
-            -s.passed,
-            -size(candidate),
-            candidate.index,
-            candidate.id,
-        )
+        return (*s.tier, -size(candidate), candidate.index, candidate.id)
 
     ordered = sorted(candidates, key=key)
     ordered = _representatives_first(ordered, scores)
@@ -137,8 +165,17 @@ def rank(
                 trusted_passed=score.passed,
                 trusted_total=len(trusted),
                 tally=score.tally,
-                tally_text=_tally_text(score.tally) if score.tested else untested,
+                tally_text=(
+                    _tally_text(score.tally, score.in_process_by_source)
+                    if score.tested
+                    else untested
+                ),
                 passes_all=score.tested and 0 < len(trusted) == score.passed,
+                in_process_passed=score.in_process_passed,
+                side_effects=score.side_effects,
+                unwanted_effects=score.unwanted_effects,
+                special_casing=score.special_casing,
+                flags=_flags(score),
                 first_failure=score.failure,
                 cluster=cluster_ids[signature] if signature is not None else None,
                 cluster_size=size(candidate),
@@ -168,13 +205,30 @@ class _Score:
     tally: dict[str, tuple[int, int]] = field(default_factory=dict)
     failure: Failure | None = None
     signature: Signature | None = None
+    in_process_passed: int = 0
+    in_process_by_source: dict[str, int] = field(default_factory=dict)
+    side_effects: list[SideEffect] = field(default_factory=list)
+    unwanted_effects: bool = False
+    special_casing: list[str] = field(default_factory=list)
+
+    @property
+    def tier(self) -> tuple[object, ...]:
+        """What orders candidates before their cluster size (see the module docstring)."""
+        return (
+            not self.tested,
+            -self.passed,
+            self.in_process_passed,
+            self.unwanted_effects,
+            bool(self.special_casing),
+        )
 
 
-def _score(run: CandidateRun | None, tests: Sequence[TestCase]) -> _Score:
+def _score(run: CandidateRun | None, tests: Sequence[TestCase], wanted: frozenset[str]) -> _Score:
     if run is None or not tests:
         return _Score(tested=False)
     outcomes: dict[str, TestOutcome] = {o.test_id: o for o in run.outcomes}
     tally: dict[str, tuple[int, int]] = {}
+    in_process: dict[str, int] = {}
     passed = 0
     failure = None
     for test in tests:
@@ -185,18 +239,47 @@ def _score(run: CandidateRun | None, tests: Sequence[TestCase]) -> _Score:
         done, total = tally.get(test.source, (0, 0))
         tally[test.source] = (done + ok, total + 1)
         passed += ok
+        if ok and outcome is not None and outcome.judged == "in_process":
+            in_process[test.source] = in_process.get(test.source, 0) + 1
         if not ok and failure is None:
             failure = Failure(
                 test_id=test.id,
                 source=test.source,
                 status=outcome.status if outcome else TestStatus.EXECUTOR_ERROR,
                 message=outcome.message if outcome else "no result for this test",
+                expected=outcome.expected if outcome else None,
+                actual=outcome.actual if outcome else None,
             )
     signature = tuple(
         (o.status.value, o.actual) if (o := outcomes.get(test.id)) else ("missing", None)
         for test in tests
     )
-    return _Score(True, passed, tally, failure, signature)
+    unwanted = any(effect.kind not in wanted for effect in run.side_effects)
+    return _Score(
+        True,
+        passed,
+        tally,
+        failure,
+        signature,
+        in_process_passed=sum(in_process.values()),
+        in_process_by_source=in_process,
+        side_effects=list(run.side_effects),
+        unwanted_effects=unwanted,
+        special_casing=list(run.special_casing),
+    )
+
+
+def _flags(score: _Score) -> list[str]:
+    """Short warnings for a person, most serious first."""
+    flags = [effect.detail for effect in score.side_effects][:3]
+    if len(score.side_effects) > 3:
+        flags.append(f"{len(score.side_effects) - 3} more side effects")
+    if score.special_casing:
+        flags.append("may special-case the tests")
+    if score.in_process_passed:
+        count = score.in_process_passed
+        flags.append(f"{count} verdict{'s' if count > 1 else ''} in-process")
+    return flags
 
 
 def _representatives_first(
@@ -227,7 +310,7 @@ def _representatives_first(
 
 
 def _same_tier(a: _Score, b: _Score) -> bool:
-    return (a.tested, a.passed) == (b.tested, b.passed)
+    return a.tier == b.tier
 
 
 def _explain(
@@ -247,17 +330,23 @@ def _explain(
         result = f"passes {score.passed} of {trusted} trusted tests"
     others = cluster_size - 1
     if others > 0:
-        return f"{result}; same behaviour as {others} other{'s' if others > 1 else ''}"
-    if clusters > 1:
-        return f"{result}; behaves unlike every other candidate"
+        result += f"; same behaviour as {others} other{'s' if others > 1 else ''}"
+    elif clusters > 1:
+        result += "; behaves unlike every other candidate"
+    if score.unwanted_effects or score.special_casing:
+        result += f"; ranked lower: {', '.join(_flags(score)[:2])}"
     return result
 
 
-def _tally_text(tally: Mapping[str, tuple[int, int]]) -> str:
+def _tally_text(
+    tally: Mapping[str, tuple[int, int]], in_process: Mapping[str, int] | None = None
+) -> str:
     parts = []
     for source, (passed, total) in tally.items():
         label = _LABELS.get(source)
-        parts.append(f"{passed}/{total} {label}" if label else f"{passed}/{total} of {source}")
+        part = f"{passed}/{total} {label}" if label else f"{passed}/{total} of {source}"
+        inside = (in_process or {}).get(source, 0)
+        parts.append(f"{part} ({inside} in-process)" if inside else part)
     return ", ".join(parts) if parts else "no trusted tests"
 
 

@@ -10,7 +10,7 @@ from plansearch.config import Settings
 from plansearch.events import SearchEvent
 from plansearch.execution import CandidateRun, Executor, TestCase
 from plansearch.problem import Problem
-from plansearch.ranking import Ranking, rank
+from plansearch.ranking import Ranking
 from plansearch.store import StoredRun, find_function
 from plansearch.test_suite import collect_tests
 
@@ -33,7 +33,7 @@ async def rerun(
     for candidate in stored.result.candidates:
         tester.submit(candidate)
     await tester.drain()
-    return tests, tester.runs, rank(stored.result.candidates, tester.runs, tests)
+    return tester.tests, tester.runs, tester.ranking
 
 
 def _module_now(stored: StoredRun) -> tuple[Problem, str | None]:

@@ -1,7 +1,8 @@
 """The server's one executor, started on first use and shared by every search and re-run.
 
 It is replaced (the old one closed once idle) when the settings change its limits or its
-isolation level, or a search is in another workspace (the folder candidates import from).
+isolation level, or a search is in another workspace (the folder candidates import from) or
+another module (whose file, with the workspace's test files, candidates may not read).
 """
 
 from __future__ import annotations
@@ -13,14 +14,18 @@ from pathlib import Path
 
 from plansearch.config import IsolationName, Settings
 from plansearch.execution import Executor, Limits
+from plansearch.execution.hiding import hidden_paths
 
-_Key = tuple[Limits, IsolationName, tuple[Path, ...]]
+_Key = tuple[Limits, IsolationName, tuple[Path, ...], tuple[str, ...]]
 
 
-def _key(settings: Settings, workspace: Path | None) -> _Key:
+def _key(settings: Settings, workspace: Path | None, module: Path | None) -> _Key:
     limits = Limits(test_timeout=settings.test_timeout,
                     candidate_timeout=settings.candidate_timeout, memory_mb=settings.memory_mb)
-    return limits, settings.isolation, (workspace,) if workspace else ()
+    if workspace is None:
+        return limits, settings.isolation, (), ()
+    hidden = hidden_paths(workspace, extra=[module] if module else [])
+    return limits, settings.isolation, (workspace,), tuple(hidden)
 
 
 class ExecutorPool:
@@ -33,10 +38,13 @@ class ExecutorPool:
         self._lock = asyncio.Lock()
 
     @contextlib.asynccontextmanager
-    async def lease(self, settings: Settings, workspace: Path | None) -> AsyncIterator[Executor]:
-        """The executor for `settings` and `workspace`, started if needed (ExecutorError
-        when it cannot)."""
-        executor = await self._get(_key(settings, workspace))
+    async def lease(
+        self, settings: Settings, workspace: Path | None, module: Path | None = None
+    ) -> AsyncIterator[Executor]:
+        """The executor for `settings`, `workspace` and the file of the `module` under test,
+        started if needed (ExecutorError when it cannot)."""
+        key = await asyncio.to_thread(_key, settings, workspace, module)  # walks the workspace
+        executor = await self._get(key)
         self._users[executor] = self._users.get(executor, 0) + 1
         try:
             yield executor
@@ -61,8 +69,8 @@ class ExecutorPool:
             if self._current is not None and self._current_key == key:
                 return self._current
             old = self._current
-            limits, isolation, paths = key
-            executor = Executor(limits=limits, isolation=isolation, paths=paths)
+            limits, isolation, paths, hidden = key
+            executor = Executor(limits=limits, isolation=isolation, paths=paths, hidden=hidden)
             await executor.start()
             self._current, self._current_key = executor, key
             if old is not None and not self._users.get(old):

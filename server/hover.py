@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 from plansearch.execution.model import TestStatus
+from plansearch.ranking import RankedCandidate
 from plansearch.store import StoredCandidate, StoreError
 
 from .documents import DocumentError
@@ -67,6 +68,9 @@ def render(found: StoredCandidate, *, markdown: bool) -> str:
     out.line(made + ("; applied" if found.applied else ""))
     if ranked is not None and ranked.tested:
         out.line(f"Tests: {ranked.tally_text} ({ranked.explanation})")
+    if ranked is not None and (ranked.side_effects or ranked.special_casing):
+        out.section("Warnings")
+        out.bullets(warnings(ranked))
     if plan.observations:
         out.section("Observations")
         out.bullets(plan.observations)
@@ -129,6 +133,8 @@ class _Writer:
             note = outcome.message.splitlines()[0] if outcome and outcome.message else ""
             trusted = "" if test.trusted else " (model-written)"
             state = status.value if status else "not run"
+            if outcome is not None and outcome.judged == "in_process":
+                state += " (in-process)"
             if self.markdown:
                 rows.append(f"| {mark} | `{test.id}` | {test.source}{trusted} | {state} | "
                             f"{_cell(note)} |")
@@ -143,6 +149,15 @@ class _Writer:
 
     def value(self) -> str:
         return "\n\n".join(self.parts)
+
+
+def warnings(ranked: RankedCandidate) -> list[str]:
+    """What a person should know before applying the candidate, one line each."""
+    where = {"outside": "seen by the sandbox", "reported": "reported by its process",
+             "code": "in its code"}  # fmt: skip
+    lines = [f"{effect.detail} ({where[effect.seen]})" for effect in ranked.side_effects]
+    lines += [f"may special-case the tests: {reason}" for reason in ranked.special_casing]
+    return lines
 
 
 def _cell(text: str) -> str:

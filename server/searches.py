@@ -207,7 +207,10 @@ class SearchJob:
             yield None
             return
         try:
-            async with self._ls.executors.lease(self.settings, self.workspace) as executor:
+            module = self.target.problem.source_path
+            async with self._ls.executors.lease(
+                self.settings, self.workspace, Path(module) if module else None
+            ) as executor:
                 yield executor
         except (ExecutorError, SandboxUnavailable) as error:
             raise RequestFailed(

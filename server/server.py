@@ -71,6 +71,8 @@ class PlanSearchServer(LanguageServer):
         """Lives on the engine loop: lease only from coroutines running there."""
         self.watcher = TestWatcher(self)
         self.configured = asyncio.Event()
+        self.announcement: asyncio.Task[None] | None = None
+        """Saying at start-up how candidates are isolated (kept so that it is not collected)."""
         """Set once the client's settings are read (after `initialized`)."""
         self.log_handler = logs.configure(self.window_log_message, self.keys, log_file)
         self._initialization_options: object = None
@@ -246,6 +248,26 @@ def _import_provider(name: str) -> None:
     gc.freeze()
 
 
+async def _announce_sandbox(requested: str) -> None:
+    """Say in the start-up log how candidates will be isolated, and in plain words which
+    protections are off (probing starts a sandbox once, off the event loop)."""
+    from plansearch.execution import SandboxUnavailable, detect_isolation
+
+    try:
+        report = await asyncio.to_thread(detect_isolation, requested)  # type: ignore[arg-type]
+    except SandboxUnavailable as error:
+        logger.warning("candidates cannot run: %s", error)
+        return
+    logger.info("candidates run at sandbox level %s", report.level)
+    off = report.protections_off
+    if off:
+        text = (
+            f"PlanSearch runs candidate code without a full sandbox ({report.level}): "
+            f"{'; '.join(off)}. Install bubblewrap (apt install bubblewrap) to close this."
+        )
+        logger.warning("%s", text)
+
+
 def build_server(log_file: Path | None = None) -> PlanSearchServer:
     """A server with every feature registered."""
     server = PlanSearchServer(log_file)
@@ -264,6 +286,9 @@ def build_server(log_file: Path | None = None) -> PlanSearchServer:
         provider = ls.options.settings.get("provider", "anthropic")
         threading.Thread(target=_import_provider, args=(provider,), daemon=True).start()
         logger.info("PlanSearch language server %s ready", __version__)
+        if ls.options.settings.get("run_tests", True):
+            isolation = str(ls.options.settings.get("isolation", "auto"))
+            ls.announcement = asyncio.create_task(_announce_sandbox(isolation))
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def configuration_changed(

@@ -105,7 +105,10 @@ class TestWatcher:
     async def _rerun_on_engine(
         self, stored: StoredRun, root: Path, settings: Settings
     ) -> tuple[list[TestCase], dict[str, CandidateRun], Ranking]:
-        async with self._ls.executors.lease(settings, root) as executor:
+        module = stored.problem.source_path
+        async with self._ls.executors.lease(
+            settings, root, Path(module) if module else None
+        ) as executor:
             return await rerun(stored, executor, workspace=root, settings=settings)
 
 

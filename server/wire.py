@@ -106,6 +106,10 @@ class CandidateItem(Wire):
     passes_all: bool
     first_failure: str | None
     explanation: str | None
+    flags: list[str] = Field(
+        default_factory=list,
+        description="Warnings: side effects, 'may special-case the tests', in-process verdicts.",
+    )
     plan: PlanItem
 
 
@@ -201,13 +205,23 @@ def candidate_item(candidate: Candidate, ranked: RankedCandidate | None) -> Cand
         passed=ranked.trusted_passed if ranked else 0,
         total=ranked.trusted_total if ranked else 0,
         passes_all=ranked.passes_all if ranked else False,
-        first_failure=(f"{ranked.first_failure.test_id}: {ranked.first_failure.message}"
-                       if ranked and ranked.first_failure else None),
+        first_failure=failure_text(ranked),
         explanation=ranked.explanation if ranked else None,
+        flags=ranked.flags if ranked else [],
         plan=PlanItem(observations=plan.observations, sketch=plan.sketch,
                       criticism=plan.criticism, fixed_sketch=plan.fixed_sketch,
                       pseudocode=plan.pseudocode),
     )
+
+
+def failure_text(ranked: RankedCandidate | None) -> str | None:
+    """The first failing test, compactly: its id, expected and actual, then the message."""
+    failure = ranked.first_failure if ranked else None
+    if failure is None:
+        return None
+    if failure.expected is not None and failure.actual is not None:
+        return f"{failure.test_id}: expected {failure.expected}, got {failure.actual}"
+    return f"{failure.test_id}: {failure.message}"
 
 
 def ranked_items(result: SearchResult) -> list[CandidateItem]:

@@ -132,12 +132,20 @@ def _tests_cell(place: RankedCandidate | None) -> Text:
     if place is None or not place.tested:
         return Text("not run", style="dim")
     text = Text(place.tally_text, style="green" if place.passes_all else "red")
-    if place.first_failure is not None:
-        first_line = place.first_failure.message.strip().splitlines()
-        text.append(f"\n{place.first_failure.test_id}: {first_line[0] if first_line else ''}",
-                    style="dim")
+    failure = place.first_failure
+    if failure is not None:
+        if failure.expected is not None and failure.actual is not None:
+            shown = f"expected {failure.expected}, got {failure.actual}"
+        else:
+            lines = failure.message.strip().splitlines()
+            shown = lines[0] if lines else ""
+        text.append(f"\n{failure.test_id}: {shown}", style="dim")
     if place.cluster_size > 1:
-        text.append(f"\nsame behaviour as {place.cluster_size - 1} others", style="dim")
+        others = place.cluster_size - 1
+        text.append(f"\nsame behaviour as {others} other{'s' if others > 1 else ''}",
+                    style="dim")
+    for flag in place.flags:
+        text.append(f"\n⚠ {flag}", style="yellow")
     return text
 
 
@@ -205,11 +213,19 @@ def show_candidate(
         for column in ("test", "source", "status", "ms", "detail"):
             table.add_column(column, overflow="fold")
         for outcome in run.outcomes:
+            status = outcome.status.value
+            if outcome.judged == "in_process":
+                status += " (in-process)"
             table.add_row(outcome.test_id, sources.get(outcome.test_id, ""),
-                          Text(outcome.status.value,
-                               style=STATUS_STYLES.get(outcome.status, "yellow")),
+                          Text(status, style=STATUS_STYLES.get(outcome.status, "yellow")),
                           f"{outcome.duration_ms:.0f}", outcome.message[:300])
         console.print(table)
+    if run is not None and (run.side_effects or run.special_casing):
+        console.print("[bold yellow]Warnings[/bold yellow]")
+        for effect in run.side_effects:
+            console.print(f"  ⚠ {effect.detail} ({effect.seen})", markup=False)
+        for reason in run.special_casing:
+            console.print(f"  ⚠ may special-case the tests: {reason}", markup=False)
     usage = candidate.branch_usage
     console.print(f"[dim]branch tokens: {usage.input_tokens:,} in, "
                   f"{usage.output_tokens:,} out[/dim]")

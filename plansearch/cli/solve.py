@@ -19,6 +19,7 @@ from plansearch.cli.render import LiveState, candidates_table, show_candidate, s
 from plansearch.config import Settings
 from plansearch.events import CandidateReady, CandidateTested, SearchEvent, StageStarted
 from plansearch.execution import Executor, ExecutorError, Limits, SandboxUnavailable
+from plansearch.execution.hiding import hidden_paths
 from plansearch.execution.model import TestCase
 from plansearch.extract import parse_target, problem_from_file, problem_from_statement
 from plansearch.models.base import Provider
@@ -121,7 +122,14 @@ async def _executor(task: Task, settings: Settings) -> AsyncIterator[Executor | 
     limits = Limits(test_timeout=settings.test_timeout,
                     candidate_timeout=settings.candidate_timeout, memory_mb=settings.memory_mb)
     paths = [task.workspace] if task.workspace is not None else []
-    async with Executor(limits=limits, isolation=settings.isolation, paths=paths) as executor:
+    hidden = []
+    if task.workspace is not None:
+        module = task.problem.source_path
+        extra = [Path(module)] if module else []
+        hidden = await asyncio.to_thread(hidden_paths, task.workspace, extra)
+    async with Executor(
+        limits=limits, isolation=settings.isolation, paths=paths, hidden=hidden
+    ) as executor:
         yield executor
 
 

@@ -95,13 +95,16 @@ class _Watcher:
         from watchfiles import DefaultFilter, awatch
 
         from plansearch.execution import Executor, Limits
+        from plansearch.execution.hiding import hidden_paths
         from plansearch.problem import ProblemError
 
         limits = Limits(test_timeout=self.settings.test_timeout,
                         candidate_timeout=self.settings.candidate_timeout,
                         memory_mb=self.settings.memory_mb)
+        module = self.stored.problem.source_path
+        hidden = hidden_paths(self.workspace, extra=[Path(module)] if module else [])
         async with Executor(limits=limits, isolation=self.settings.isolation,
-                            paths=[self.workspace]) as executor:
+                            paths=[self.workspace], hidden=hidden) as executor:
             await self._rerank(executor, "re-ranked")
             if once:
                 return

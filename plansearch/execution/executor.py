@@ -12,17 +12,14 @@ leaves no process behind.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import os
 import secrets
 from collections.abc import Sequence
 from types import TracebackType
-from typing import Any
 
-from pydantic import ValidationError
-
-from plansearch.execution import testcode
+from plansearch.execution import judge
+from plansearch.execution.hiding import redact_docstrings
 from plansearch.execution.launch import worker_spec
 from plansearch.execution.limits import Limits
 from plansearch.execution.model import CandidateRun, Program, TestCase, TestOutcome, TestStatus
@@ -57,9 +54,12 @@ class Executor:
         limits: Limits | None = None,
         isolation: IsolationRequest = "auto",
         paths: Sequence[str | os.PathLike[str]] = (),
+        hidden: Sequence[str | os.PathLike[str]] = (),
     ) -> None:
         """`paths`: directories candidates and tests may import from (first on sys.path) and
-        read; inside a sandbox they are the only part of the home directory left visible."""
+        read; inside a sandbox they are the only part of the home directory left visible.
+        `hidden`: files and folders under them that candidates must not read (test files, the
+        module under test; see `hiding.hidden_paths`), at the sandboxed levels."""
         self._cores = _cores()
         self._size = workers or len(self._cores) or os.cpu_count() or 1
         # one worker per core (the default) pins each worker to its own core, so that a fork
@@ -70,13 +70,14 @@ class Executor:
         self._limits = limits or Limits()
         self._requested: IsolationRequest = isolation
         self._paths = [os.path.abspath(path) for path in paths]
+        self._hidden = [os.path.abspath(path) for path in hidden]
         self._process_name = f"psc-{secrets.token_hex(4)}"
         self._slots: Slots[Worker] = Slots(QUEUE_DEPTH)
         self._workers: set[Worker] = set()
         self._restarts: set[asyncio.Task[None]] = set()
         self._report: IsolationReport | None = None
         self._ids = itertools.count(1)
-        self._compiler = testcode.Compiler()
+        self._planner = judge.Planner()
         self._closed = False
         self._failure = ""
 
@@ -141,11 +142,13 @@ class Executor:
             return CandidateRun(outcomes=[])
         limits = limits or self._limits
         request: Message | None = None
+        plans: list[judge.PlannedTest] = []
         retried = False
         while True:
             worker = await self._acquire()
             if request is None:  # built once a worker is free: compiling tests takes a while
-                request = self._request(program, cases, limits)
+                plans = judge.plan_all(self._planner, cases)
+                request = self._request(program, cases, plans, limits)
             if retried:
                 # a second try runs alone, so that no candidate queued with it can end it
                 await worker.wait_idle()
@@ -159,26 +162,40 @@ class Executor:
                 raise
             except WorkerError as exc:
                 # The worker died, perhaps from a candidate queued before this one: one more
-                # try on a fresh worker, so that only a candidate that kills every worker it
-                # runs in loses its run.
+                # try on a fresh worker, alone, so that only a candidate that kills every
+                # worker it runs in loses its run (and that is its own error).
                 self._replace(worker)
                 if not retried:
                     retried = True
                     continue
-                return _failed(cases, f"the worker process died and was restarted: {exc}")
+                message = f"killed the test worker it ran in, twice ({exc})"
+                return _failed(cases, message, TestStatus.ERROR)
             except TimeoutError:
                 self._replace(worker)
                 return _failed(cases, "the worker process did not answer; it was restarted")
             self._release(worker)
             break
-        return _candidate_run(cases, reply)
+        return _candidate_run(cases, plans, reply, limits)
 
-    def _request(self, program: Program, cases: list[TestCase], limits: Limits) -> Message:
+    def _request(
+        self,
+        program: Program,
+        cases: list[TestCase],
+        plans: list[judge.PlannedTest],
+        limits: Limits,
+    ) -> Message:
+        """The run request: the program without its docstrings (which hold the examples'
+        expected outputs), and each test as `judge` plans it, without expected values."""
+        sent = program.model_dump()
+        sent["source"] = redact_docstrings(program.source)
         return {
             "t": "run",
             "id": next(self._ids),
-            "program": program.model_dump(),
-            "tests": [self._compiler.with_compiled(case.model_dump()) for case in cases],
+            "program": sent,
+            "tests": [
+                judge.wire_test(plan, case, limits.output_bytes)
+                for plan, case in zip(plans, cases, strict=True)
+            ],
             "limits": limits.model_dump(),
         }
 
@@ -196,7 +213,12 @@ class Executor:
 
     async def _start_worker(self, core: int | None) -> Worker:
         spec = worker_spec(
-            self.isolation.level, self._limits, self._process_name, self._paths, core=core
+            self.isolation.level,
+            self._limits,
+            self._process_name,
+            self._paths,
+            core=core,
+            hidden=self._hidden,
         )
         worker = await Worker.start(spec)
         if self._closed:
@@ -265,40 +287,40 @@ class Executor:
         self._slots.wake()  # runs waiting for a worker see that none can start
 
 
-def _candidate_run(cases: list[TestCase], reply: Message) -> CandidateRun:
+def _candidate_run(
+    cases: list[TestCase], plans: list[judge.PlannedTest], reply: Message, limits: Limits
+) -> CandidateRun:
     raw_outcomes = reply.get("outcomes")
     if reply.get("t") != "result" or not isinstance(raw_outcomes, list):
         return _failed(cases, "the worker sent no result")
     if len(raw_outcomes) != len(cases):
         return _failed(cases, "the worker sent a result for a different number of tests")
+    limit_values = limits.model_dump()
+    outcomes = []
+    for case, plan, raw in zip(cases, plans, raw_outcomes, strict=True):
+        if isinstance(raw, dict):
+            outcomes.append(judge.judge(case, plan, raw, limit_values))
+        else:
+            outcomes.append(_malformed(case))
     return CandidateRun(
-        outcomes=[_outcome(case, raw) for case, raw in zip(cases, raw_outcomes, strict=True)],
+        outcomes=outcomes,
         wall_ms=float(reply.get("wall_ms", 0.0)),
         stdout_truncated=bool(reply.get("stdout_truncated")),
+        side_effects=judge.side_effects(reply.get("effects")),
     )
 
 
-def _outcome(case: TestCase, raw: Any) -> TestOutcome:
-    with contextlib.suppress(ValueError, ValidationError, TypeError, AttributeError):
-        return TestOutcome(
-            test_id=case.id,
-            status=TestStatus(raw.get("status")),
-            message=raw.get("message") or "",
-            traceback=raw.get("traceback"),
-            actual=raw.get("actual"),
-            duration_ms=raw.get("duration_ms") or 0.0,
-        )
+def _malformed(case: TestCase) -> TestOutcome:
     return TestOutcome(
         test_id=case.id, status=TestStatus.EXECUTOR_ERROR, message="malformed outcome"
     )
 
 
-def _failed(cases: list[TestCase], message: str) -> CandidateRun:
+def _failed(
+    cases: list[TestCase], message: str, status: TestStatus = TestStatus.EXECUTOR_ERROR
+) -> CandidateRun:
     return CandidateRun(
-        outcomes=[
-            TestOutcome(test_id=case.id, status=TestStatus.EXECUTOR_ERROR, message=message)
-            for case in cases
-        ]
+        outcomes=[TestOutcome(test_id=case.id, status=status, message=message) for case in cases]
     )
 
 

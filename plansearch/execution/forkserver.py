@@ -25,7 +25,7 @@ import time
 import types
 from typing import Any, NoReturn
 
-from plansearch.execution import harness, linux
+from plansearch.execution import harness, linux, observe
 from plansearch.execution.protocol import (
     FrameDecoder,
     Message,
@@ -48,9 +48,24 @@ PIPE_SIZE = 1 << 20
 # what one read takes from a pipe: a read allocates this much first, and from 128 KiB on, the
 # C library maps fresh memory for it (three page faults and two system calls a read)
 READ_SIZE = 1 << 16
-REPORT_FRAME_LIMIT = 1 << 20
-_STATUSES = {"pass", "fail", "error", "timeout", "memory", "signal", "executor_error"}
+REPORT_FRAME_LIMIT = 4 << 20
+REPORT_TOTAL_LIMIT = 64 << 20
 _MESSAGE_LIMIT = 8000
+# what a child may report for a test, by the test's mode (see `harness`)
+_REPORT_KINDS = {
+    "call": frozenset({"value", "raised", "limit"}),
+    "compare": frozenset({"compared", "raised", "limit"}),
+    "probe": frozenset({"done", "raised", "limit"}),
+    "code": frozenset({"done", "raised", "limit"}),
+    "stdio": frozenset({"output", "raised", "limit"}),
+}
+_IMPORT_KINDS = frozenset({"raised", "exit", "limit"})
+MAX_FILES_SHOWN = 10
+# /proc/net/snmp counters that grow when a process tries to reach the network
+_NETWORK_COUNTERS = frozenset(
+    {"TcpActiveOpens", "UdpOutDatagrams", "UdpLiteOutDatagrams", "IpOutNoRoutes",
+     "Udp6OutDatagrams", "Ip6OutNoRoutes"}
+)  # fmt: skip
 # What candidates most often import, loaded once before forking. Each module makes every
 # fork dearer (a bigger process to copy), so the list stays short.
 PRELOAD = (
@@ -83,19 +98,28 @@ def main(config: Message) -> NoReturn:
 
 
 class _ChildEnd:
-    """What one child did before it ended, and why it ended."""
+    """What one child reported before it ended, and why it ended. The reports must come in
+    order: for each test from `first` on, "begin" then one "result"; anything else is
+    interference, never a pass."""
 
-    def __init__(self, first: int, count: int) -> None:
+    def __init__(self, first: int, modes: list[str]) -> None:
         self.first = first
-        self.count = count
+        self.modes = modes
+        self.next = first
         self.outcomes: dict[int, Message] = {}
+        self.unimportable: Message | None = None
+        self.effects: list[list[str]] = []
+        self.threads = 0
         self.ready = False
         self.running: int | None = None
         self.running_since = 0.0
         self.reason = "exited"
+        self.violation = ""
         self.crash = ""
         self.status = 0
         self.rusage: Any = None
+        self.received = 0
+        self.pid = 0
 
 
 class ForkServer:
@@ -118,13 +142,18 @@ class ForkServer:
         self._scratch = os.path.join(config["scratch_root"], "scratch")
         os.mkdir(self._scratch, 0o700)
         os.chdir(self._scratch)  # and so each child's, without a call of its own
-        self._wipe_roots = [self._scratch] + (["/tmp", "/dev/shm"] if self._pid1 else [])
+        # the candidates' home: private, looked at and emptied after each candidate
+        self._home = os.path.join(config["scratch_root"], "home")
+        os.mkdir(self._home, 0o700)
+        self._private_roots = ["/tmp", "/dev/shm"] if self._pid1 else []
+        self._wipe_roots = [self._scratch, self._home, *self._private_roots]
         # one report pipe for every child (emptied after each sweep, when no writer is left)
         self._reports, self._report_end = os.pipe()
         os.set_blocking(self._reports, False)
         with contextlib.suppress(OSError):  # room for the reports the server reads lazily
             fcntl.fcntl(self._reports, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
-        self._protected = set(config["protected"])  # hold paths bound in from the host
+        # never wiped: the scratch and home directories, entries holding paths bound in
+        self._kept = {self._scratch, self._home, *config["protected"]}
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         if linux.available():
             linux.prctl(linux.PR_SET_DUMPABLE, 0)
@@ -132,12 +161,15 @@ class ForkServer:
                 linux.prctl(linux.PR_SET_CHILD_SUBREAPER, 1)
         # RLIMIT_NPROC does not bind root: count the processes instead
         self._watchdog = bool(config["count_processes"])
+        # a PID 1 has its own network namespace: attempts to reach out are counted there
+        self._network = _network_attempts() if self._pid1 else 0
         os.environ.clear()  # the candidates' environment: built from nothing by the executor
-        os.environ.update(config["env"], HOME=self._scratch, TMPDIR=self._scratch)
+        os.environ.update(config["env"], HOME=self._home, TMPDIR=self._scratch)
         sys.path[:0] = config["paths_first"]
         sys.path.extend(config["paths_last"])
         harness.install_exit_builtins()
         harness.install_alarm()
+        observe.install(harness.RECORDER, self._scratch, self._home)
         for name in PRELOAD:
             importlib.import_module(name)
         _warm_typing()
@@ -206,6 +238,7 @@ class ForkServer:
         started = time.monotonic()
         wall_deadline = started + limits["candidate_timeout"]
         outcomes: list[Message | None] = [None] * len(tests)
+        seen = _Observed(self._pid1, self._network)
         try:
             index = 0
             while index < len(tests):
@@ -215,9 +248,14 @@ class ForkServer:
                 end = self._spawn_and_watch(request, index, program_code, wall_deadline)
                 if end.reason == "cancelled":
                     return {"t": "cancelled", "id": request["id"]}
+                seen.child(end)
                 for position, outcome in end.outcomes.items():
                     outcomes[position] = outcome
-                self._sweep()
+                seen.leftovers += self._sweep()
+                if end.unimportable is not None:
+                    for position in range(index, len(tests)):
+                        outcomes[position] = {"r": end.unimportable, "import": True}
+                    break
                 missing = [i for i in range(index, len(tests)) if outcomes[i] is None]
                 if not missing:
                     break
@@ -239,7 +277,8 @@ class ForkServer:
                     _fill(outcomes, index, "timeout", "not run: the candidate's time ran out")
                     break
         finally:
-            self._sweep()
+            seen.leftovers += self._sweep()
+            seen.files = self._files_left()
             self._wipe()
         return {
             "t": "result",
@@ -249,8 +288,16 @@ class ForkServer:
                 for test, outcome in zip(tests, outcomes, strict=True)
             ],
             "wall_ms": (time.monotonic() - started) * 1000,
-            "stdout_truncated": any(outcome and outcome.get("truncated") for outcome in outcomes),
+            "stdout_truncated": any(
+                outcome and (outcome.get("r") or {}).get("x") for outcome in outcomes
+            ),
+            "effects": self._effects(seen),
         }
+
+    def _effects(self, seen: _Observed) -> list[list[str]]:
+        effects = seen.effects(self._home)
+        self._network = seen.network_after  # the next candidate's starting count
+        return effects
 
     def _load_pytest(self) -> None:
         if not self._pytest_loaded:
@@ -280,13 +327,14 @@ class ForkServer:
             program_code=program_code,
             import_program=harness.imports_program(request["tests"], start),
         )
-        end = _ChildEnd(first=start, count=len(request["tests"]))
+        end = _ChildEnd(start, [test["mode"] for test in request["tests"]])
         decoder = FrameDecoder(REPORT_FRAME_LIMIT)
         self._swept = False
         self._name.rename(candidate=True)  # the child is born with the candidates' name
         pid = os.fork()
         if pid == 0:  # the child closes every descriptor but its report pipe
             harness.run_child(request, start, setup)
+        end.pid = pid
         end.running_since = time.monotonic()  # the import is timed like a test
         self._name.rename(candidate=False)
         # the child does the same; whoever is first wins (no contextlib here: every object
@@ -344,7 +392,7 @@ class ForkServer:
                     finished, status, rusage = os.wait4(pid, os.WNOHANG)
                     if finished:
                         end.status, end.rusage = status, rusage
-                        if not self._drain(decoder, end):
+                        if not self._drain(decoder, end, final=True):
                             end.reason = "protocol"
                         return end
                 # the child's reports: now and then, and always before a deadline is judged
@@ -360,7 +408,7 @@ class ForkServer:
                     self._kill_descendants()
                     break
             _, end.status, end.rusage = os.wait4(pid, 0)
-            if not self._drain(decoder, end) and end.reason == "exited":
+            if not self._drain(decoder, end, final=True) and end.reason == "exited":
                 end.reason = "protocol"
             return end
         finally:
@@ -387,19 +435,30 @@ class ForkServer:
         self._queued = waiting
         return current
 
-    def _drain(self, decoder: FrameDecoder, end: _ChildEnd) -> bool:
-        """Take in what the child reported; False if it broke the protocol."""
+    def _drain(self, decoder: FrameDecoder, end: _ChildEnd, final: bool = False) -> bool:
+        """Take in what the child reported; False if it broke the protocol. `final`: the
+        child is gone, so a frame left half written is interference too."""
         while True:
             try:
                 data = os.read(self._reports, READ_SIZE)
             except BlockingIOError:
-                return True
+                data = b""
+            end.received += len(data)
+            if end.received > REPORT_TOTAL_LIMIT:
+                end.violation = f"reported more than {REPORT_TOTAL_LIMIT >> 20} MiB"
+                return False
             for message in decoder.feed(data):
-                if not _take(message, end):
+                problem = _take(message, end)
+                if problem:
+                    end.violation = problem
                     return False
             if decoder.error is not None:
+                end.violation = decoder.error
                 return False
             if len(data) < READ_SIZE:  # nothing more for now
+                if final and decoder.pending:
+                    end.violation = "a report was cut off"
+                    return False
                 return True
 
     def _discard_reports(self) -> None:
@@ -451,24 +510,30 @@ class ForkServer:
         self._user_tasks_cache = (time.monotonic(), count)
         return count
 
-    def _kill_descendants(self) -> None:
+    def _kill_descendants(self) -> int:
+        """Kill every process below this server; how many there were."""
         if self._pid1:
+            count = sum(name.isdigit() for name in os.listdir("/proc")) - 1
             with contextlib.suppress(ProcessLookupError):
                 os.kill(-1, signal.SIGKILL)
-            return
+            return count
         own_group = os.getpgrp()
-        for pid in _descendants():
+        found = _descendants()
+        for pid in found:
             with contextlib.suppress(OSError):
                 group = os.getpgid(pid)
                 if group != own_group:
                     os.killpg(group, signal.SIGKILL)
             _kill(pid)
+        return len(found)
 
-    def _sweep(self) -> None:
-        """Kill and reap every process left in this sandbox (or below this server)."""
+    def _sweep(self) -> int:
+        """Kill and reap every process left in this sandbox (or below this server); how many
+        were still running when it began (processes a candidate left behind)."""
         if self._swept:  # and nothing forked since
-            return
+            return 0
         deadline = time.monotonic() + 5.0
+        left: int | None = None
         while True:
             # with no child left, nothing is left: an orphan is given to this server
             # (PID 1 or a subreaper) before its parent can be reaped
@@ -478,12 +543,37 @@ class ForkServer:
             except ChildProcessError:
                 self._discard_reports()
                 self._swept = True
-                return
-            self._kill_descendants()
+                return left or 0
+            killed = self._kill_descendants()
+            left = killed if left is None else left
             if time.monotonic() > deadline:
                 print("plansearch fork server: a process would not die", file=sys.stderr)
-                return
+                return left
             time.sleep(0.001)
+
+    def _files_left(self) -> list[str]:
+        """Files and folders a candidate left in its home directory and, in a sandbox, in the
+        private /tmp and /dev/shm (its scratch directory aside), at most MAX_FILES_SHOWN."""
+        found: list[str] = []
+        pending = [self._home]
+        for root in self._private_roots:
+            with contextlib.suppress(OSError):
+                pending += [
+                    path
+                    for entry in sorted(os.listdir(root))
+                    if (path := os.path.join(root, entry)) not in self._kept
+                ]
+        while pending and len(found) < MAX_FILES_SHOWN:
+            path = pending.pop(0)
+            try:
+                is_directory = stat.S_ISDIR(os.lstat(path).st_mode)
+                entries = sorted(os.listdir(path)) if is_directory else []
+            except OSError:
+                continue
+            if path != self._home and (not is_directory or not entries):
+                found.append(path)
+            pending += [os.path.join(path, entry) for entry in entries]
+        return found
 
     def _wipe(self) -> None:
         """Empty the scratch directory; in a sandbox, remove all candidates could write. A
@@ -499,12 +589,16 @@ class ForkServer:
                 continue
             for entry in entries:
                 path = os.path.join(root, entry)
-                if path != self._scratch and path not in self._protected:
+                if path not in self._kept:
                     _remove(path)
         if scratch is None:
             _remove(self._scratch)
             os.mkdir(self._scratch, 0o700)
             os.chdir(self._scratch)
+        home = _directory(self._home)
+        if home is None or stat.S_IMODE(home.st_mode) != 0o700:
+            _remove(self._home)
+            os.mkdir(self._home, 0o700)
 
 
 def _keep_to(core: int | None) -> None:
@@ -564,40 +658,133 @@ def _warm_typing() -> None:
         generic("List")[generic("Tuple")[argument, argument]]
 
 
-def _take(message: Message, end: _ChildEnd) -> bool:
+def _take(message: Message, end: _ChildEnd) -> str:
+    """Take in one report; what is wrong with it ("" when nothing)."""
     kind = message.get("t")
     if kind == "crash":
         end.crash = str(message.get("message", ""))[:_MESSAGE_LIMIT]
-        return True
+        return ""
+    if kind == "unimportable":
+        report = message.get("r")
+        if end.ready or not isinstance(report, dict) or report.get("k") not in _IMPORT_KINDS:
+            return "an import failure reported out of turn"
+        end.unimportable = _checked(report, end)
+        return ""
     index = message.get("i")
-    if not isinstance(index, int) or not end.first <= index < end.count:
-        return False
-    end.ready = True  # the program imported: the child began or reported a test
     if kind == "begin":
+        if index != end.next or end.running is not None or end.unimportable is not None:
+            return f"test {index!r} begun out of order"
+        end.ready = True  # the program imported: the child began a test
         # the child's own clock reading (the same monotonic clock), kept within what is possible
         now = time.monotonic()
         started = message.get("s")
         end.running = index
         end.running_since = now if not isinstance(started, float) else min(now, started)
-        return True
-    outcome = message.get("o")
-    if kind != "outcome" or not isinstance(outcome, dict) or outcome.get("status") not in _STATUSES:
-        return False
-    end.outcomes[index] = {
-        "status": outcome["status"],
-        "message": str(outcome.get("message", ""))[:_MESSAGE_LIMIT],
-        "traceback": _optional_text(outcome.get("traceback")),
-        "actual": _optional_text(outcome.get("actual")),
-        "duration_ms": float(outcome.get("duration_ms", 0.0)),
-        "truncated": bool(outcome.get("truncated", False)),
-    }
-    if end.running == index:
-        end.running = None
-    return True
+        return ""
+    if kind != "result" or index is None or index != end.running:
+        return f"an unexpected {str(kind)[:20]!r} report"
+    report = message.get("r")
+    if not isinstance(report, dict) or report.get("k") not in _REPORT_KINDS[end.modes[index]]:
+        return "a malformed result"
+    end.outcomes[index] = {"r": _checked(report, end)}
+    end.running = None
+    end.next = index + 1
+    return ""
 
 
-def _optional_text(value: object) -> str | None:
-    return None if value is None else str(value)[:_MESSAGE_LIMIT]
+def _checked(report: Message, end: _ChildEnd) -> Message:
+    """A child's report with what the server takes from it (effects, threads) taken out."""
+    effects = report.pop("fx", None)
+    if isinstance(effects, list):
+        end.effects += [
+            [str(item[0])[:20], str(item[1])[:200]]
+            for item in effects[: observe.MAX_EFFECTS]
+            if isinstance(item, list) and len(item) == 2
+        ]
+    threads = report.pop("th", 0)
+    if isinstance(threads, int) and threads > end.threads:
+        end.threads = threads
+    return report
+
+
+class _Observed:
+    """What a candidate did besides returning, over all its children: what they reported,
+    and what this server saw from outside (files left, processes, network attempts)."""
+
+    def __init__(self, sandboxed: bool, network: int) -> None:
+        """`network`: this namespace's count of network attempts before the candidate."""
+        self._sandboxed = sandboxed
+        self.network_before = network
+        self.network_after = network
+        self.reported: list[list[str]] = []
+        self.tasks = 0
+        self.threads = 0
+        self.leftovers = 0
+        self.files: list[str] = []
+
+    def child(self, end: _ChildEnd) -> None:
+        """Take in one child's reports and the PIDs it used (in a PID namespace, each
+        process or thread the child started took the next one)."""
+        self.reported += end.effects
+        self.threads += end.threads
+        if self._sandboxed and end.pid:
+            self.tasks += max(0, (_last_pid() or end.pid) - end.pid)
+
+    def effects(self, home: str) -> list[list[str]]:
+        """[kind, detail, seen] for each effect, those seen from outside first."""
+        outside: list[list[str]] = []
+        for path in self.files:
+            shown = "~" + path[len(home) :] if path.startswith(home + "/") else path
+            outside.append(["file", f"writes {shown}", "outside"])
+        processes = max(self.tasks - self.threads, self.leftovers)
+        if processes:
+            plural = "es" if processes > 1 else ""
+            outside.append(["process", f"starts {processes} process{plural}", "outside"])
+        if self._sandboxed:
+            self.network_after = _network_attempts()
+            attempts = self.network_after - self.network_before
+            if attempts > 0:
+                plural = "s" if attempts > 1 else ""
+                outside.append(
+                    [
+                        "network",
+                        f"tries to reach the network ({attempts} attempt{plural})",
+                        "outside",
+                    ]
+                )
+        seen = {(kind, detail) for kind, detail, _ in outside}
+        reported = []
+        for kind, detail in self.reported:
+            if (kind, detail) not in seen and kind in _EFFECT_KINDS:
+                seen.add((kind, detail))
+                reported.append([kind, detail, "reported"])
+        return outside + reported[: observe.MAX_EFFECTS]
+
+
+_EFFECT_KINDS = frozenset({"file", "process", "network", "secret", "environment", "signal"})
+
+
+def _network_attempts() -> int:
+    """How often this network namespace was asked to reach out (connections, datagrams,
+    addresses without a route)."""
+    total = 0
+    for name in ("/proc/net/snmp", "/proc/net/snmp6"):
+        try:
+            with open(name) as file:
+                lines = file.read().splitlines()
+        except OSError:
+            continue
+        if name.endswith("6"):
+            pairs = [line.split() for line in lines]
+            total += sum(int(p[1]) for p in pairs if len(p) == 2 and p[0] in _NETWORK_COUNTERS)
+            continue
+        for header, numbers in zip(lines[::2], lines[1::2], strict=False):
+            keys, counts = header.split(), numbers.split()
+            prefix = keys[0].rstrip(":")
+            for key, count in zip(keys[1:], counts[1:], strict=False):
+                if prefix + key in _NETWORK_COUNTERS:
+                    total += int(count)
+    return total
 
 
 def _fill(outcomes: list[Message | None], start: int, status: str, message: str) -> None:
@@ -615,15 +802,17 @@ def _cause(end: _ChildEnd, limits: Message) -> tuple[str, str]:
     if end.reason == "processes":
         return "error", f"started more than {limits['processes']} processes; killed"
     if end.reason == "protocol":
-        return "error", "the candidate wrote into the test harness's report channel"
+        return "error", f"interfered with the test channel ({end.violation}); killed"
     if os.WIFEXITED(end.status):
         code = os.WEXITSTATUS(end.status)
         if code == harness.EXIT_REPORT_LOST:
-            return "error", "the candidate closed the test harness's report channel"
-        if code == harness.EXIT_CRASH and not _near_memory_limit(end, limits):
-            return "executor_error", f"the test harness failed ({end.crash or 'no reason given'})"
-        if code == harness.EXIT_CRASH:
+            return "error", "interfered with the test channel (closed it)"
+        if code == harness.EXIT_CRASH and _near_memory_limit(end, limits):
             return "memory", "ran out of memory"
+        if code == harness.EXIT_CRASH:
+            return "error", f"broke the test harness ({end.crash or 'no reason given'})"
+        if code == 0:
+            return "error", "the process exited (status 0) before reporting"
         return "error", f"the process exited with status {code}"
     signum = os.WTERMSIG(end.status)
     name = _signal_name(signum)
@@ -692,6 +881,15 @@ def _descendants(enough: int | None = None) -> list[int]:
             found.extend(children)
             frontier.extend(children)
     return found
+
+
+def _directory(path: str) -> os.stat_result | None:
+    """The status of `path` if it is a directory (not a link to one)."""
+    try:
+        status = os.lstat(path)
+    except OSError:
+        return None
+    return status if stat.S_ISDIR(status.st_mode) else None
 
 
 def _working_directory(path: str) -> os.stat_result | None:

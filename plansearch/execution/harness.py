@@ -2,9 +2,12 @@
 
 The child isolates itself (process group, priority, file descriptors, rlimits; its name,
 environment and working directory, the scratch directory, are the server's), imports the
-program, runs each test under an alarm, and reports every outcome over its report pipe as soon
-as the test has run. Pass is only ever reported from here, after the test ran; the fork server
-never infers it. Runs inside the sandbox; standard library only.
+program, runs each test under an alarm, and reports over its report pipe what the test did:
+the value a call returned (as plain data, see `values`), the values of the probed parts of a
+split test (see `split`), the output of a program, or the exception raised. It never reports
+a verdict: the executor compares, outside this process, with expected values that never
+reach it. Only test code that cannot be split still runs whole here, and its verdicts are
+labelled in-process. Runs inside the sandbox; standard library only.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import contextlib
 import importlib
 import io
 import itertools
+import json
 import linecache
 import math
 import os
@@ -25,11 +29,10 @@ import traceback
 import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from json.encoder import encode_basestring_ascii as _quote
 from typing import Any, NamedTuple, NoReturn
 
-from plansearch.execution import asserts, compare, linux
-from plansearch.execution.protocol import Message, encode_small, frame, write_frame
+from plansearch.execution import asserts, compare, linux, observe, values
+from plansearch.execution.protocol import Message, frame, write_frame
 from plansearch.execution.testcode import test_filename
 
 EXIT_OK = 0
@@ -37,14 +40,33 @@ EXIT_CRASH = 70
 EXIT_REPORT_LOST = 71
 # how much lower than the fork server's the scheduling priority of candidates is (nice(2))
 CANDIDATE_NICENESS = 10
+MAX_PROBES = 10_000
+"""Most probed values one test may record; more is an error of that test."""
 
 _MIB = 1024 * 1024
 _CODE = types.CodeType
 _TRACEBACK_FRAMES = 12
 _TRACEBACK_CHARS = 4000
 _MESSAGE_CHARS = 4000
-_DOCTEST_TRACEBACK = "Traceback (most recent call last):"
-_OWN_FILES = {os.path.realpath(path) for path in (__file__, asserts.__file__, compare.__file__)}
+_OWN_FILES = {
+    os.path.realpath(path)
+    for path in (__file__, asserts.__file__, compare.__file__, values.__file__, observe.__file__)
+}
+
+
+
+def _unencodable(value: object) -> object:
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+# one C encoder made in the fork server for every report (json.dumps makes one per call, and
+# each object a child makes or touches is a page it may copy)
+_ENCODE = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
+    None, _unencodable, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, True
+)
+
+RECORDER = observe.Recorder()
+"""What candidate code does besides returning (installed by the fork server, see `observe`)."""
 
 
 class ChildSetup(NamedTuple):
@@ -81,7 +103,7 @@ def prepare(request: Message, scratch: str) -> types.CodeType | None:
     path = program_path(scratch, program["module_name"])
     _write_file(path, program["source"].encode())
     for index, test in enumerate(request["tests"]):
-        if test["kind"] == "stdio":
+        if test["mode"] == "stdio":
             _write_file(_stdin_path(scratch, index), (test.get("stdin") or "").encode())
     try:
         code: types.CodeType = compile(program["source"], path, "exec", dont_inherit=True)
@@ -98,34 +120,43 @@ def install_alarm() -> None:
 _WARM_UP_MODULE = "plansearch_warm_up"
 _WARM_UP_PROGRAM = "def f(x):\n    return [x, x + 1]\n"
 _WARM_UP_TESTS: list[Message] = [
-    {
-        "id": "value",
-        "kind": "docstring",
-        "source": "docstring",
-        "call": "f(1)",
-        "expected": "[1, 2]",
-    },
+    {"id": "value", "kind": "docstring", "source": "docstring", "mode": "call", "call": "f(1)"},
     {
         "id": "printed",
         "kind": "docstring",
         "source": "docstring",
+        "mode": "call",
         "call": "f(2)",
-        "expected": "[2, 3]",
-        "doctest_output": True,
+        "doctest": True,
     },
     {
-        "id": "asserts",
+        "id": "probes",
         "kind": "assert",
         "source": "warm-up",
-        "code": "def check(candidate):\n    assert candidate(1) == [1, 2]\ncheck(f)\n",
+        "mode": "probe",
+        "code": (
+            "def check(candidate):\n"
+            "    __probe__(0, candidate(1))\n"
+            "    __probe__(1, candidate(1)[0])\n"
+            "    __probe__(2, candidate(2)[1] > 2)\n"
+            "    with __raises__(3):\n"
+            "        candidate(None)\n"
+            "check(f)\n"
+        ),
     },
-    {"id": "failing", "kind": "assert", "source": "warm-up", "code": "assert f(1) == [0]\n"},
+    {
+        "id": "failing",
+        "kind": "assert",
+        "source": "warm-up",
+        "mode": "code",
+        "code": "assert f(1) == [0]\n",
+    },
     {
         "id": "raising",
         "kind": "docstring",
         "source": "docstring",
+        "mode": "call",
         "call": "f(None)",
-        "expected": "[]",
     },
 ]
 
@@ -138,7 +169,12 @@ def warm_up(scratch: str, rounds: int = 12) -> None:
     limits: Message = {"output_bytes": 1000, "test_timeout": 0, "memory_mb": 0}
     request: Message = {
         "program": {"source": _WARM_UP_PROGRAM, "module_name": _WARM_UP_MODULE},
-        "tests": _WARM_UP_TESTS,
+        "tests": [
+            {**test, "compiled": asserts.compile_test(test["code"], test_filename(test))}
+            if "code" in test
+            else test
+            for test in _WARM_UP_TESTS
+        ],
         "limits": limits,
     }
     saved_output = sys.stdout, sys.stderr
@@ -160,7 +196,7 @@ def warm_up(scratch: str, rounds: int = 12) -> None:
 def imports_program(tests: list[Message], start: int) -> bool:
     """Whether a child running tests `start`.. imports the program first (stdio tests run it
     as a script instead)."""
-    return any(test["kind"] != "stdio" for test in tests[start:])
+    return any(test["mode"] != "stdio" for test in tests[start:])
 
 
 def program_path(scratch: str, module_name: str) -> str:
@@ -179,6 +215,7 @@ def run_child(request: Message, start: int, setup: ChildSetup) -> NoReturn:
     except _ReportLost:
         code = EXIT_REPORT_LOST
     except BaseException as exc:
+        RECORDER.on = False
         with contextlib.suppress(BaseException):
             reporter.send({"t": "crash", "message": _describe(exc)})
     finally:
@@ -260,24 +297,11 @@ class _Reporter:
         self._pid = os.getpid()
 
     def send(self, message: Message) -> None:
-        self._write(encode_small(message))
+        self._write(frame("".join(_ENCODE(message, 0)).encode()))
 
     def begin(self, index: int) -> None:
         """Report that test `index` begins, now by the monotonic clock."""
         self._write(frame((_BEGIN % (index, time.monotonic())).encode()))
-
-    def outcome(self, index: int, outcome: Message) -> None:
-        """Report the outcome of test `index` (as `_timed` completes it)."""
-        body = _OUTCOME % (
-            index,
-            _quote(outcome["status"]),
-            _quote(outcome["message"]),
-            "null" if outcome["actual"] is None else _quote(outcome["actual"]),
-            "null" if outcome["traceback"] is None else _quote(outcome["traceback"]),
-            float(outcome["duration_ms"]),
-            "true" if outcome["truncated"] else "false",
-        )
-        self._write(frame(body.encode()))
 
     def _write(self, data: bytes) -> None:
         if os.getpid() != self._pid:
@@ -288,13 +312,9 @@ class _Reporter:
             raise _ReportLost from None
 
 
-# The two reports every test sends, as `encode_small` would write them, made from fewer
-# objects (each object a child touches is a page it may copy).
+# the report every test begins with, made from few objects (each object a child touches is a
+# page it may copy)
 _BEGIN = '{"t":"begin","i":%d,"s":%r}'
-_OUTCOME = (
-    '{"t":"outcome","i":%d,"o":{"status":%s,"message":%s,"actual":%s,"traceback":%s,'
-    '"duration_ms":%r,"truncated":%s}}'
-)
 
 
 class _Sink(io.BufferedIOBase):
@@ -346,20 +366,6 @@ _STDERR_TEXT = io.TextIOWrapper(
 )
 
 
-def _outcome(
-    status: str,
-    message: str = "",
-    actual: str | None = None,
-    traceback_text: str | None = None,
-) -> Message:
-    return {
-        "status": status,
-        "message": compare.clip(message, _MESSAGE_CHARS) if message else "",
-        "actual": actual,
-        "traceback": traceback_text,
-    }
-
-
 def _format_traceback(exc: BaseException) -> str:
     """The exception's traceback without the harness's own frames, cut to its last part."""
     summary = traceback.TracebackException.from_exception(exc, capture_locals=False)
@@ -379,8 +385,25 @@ def _format_traceback(exc: BaseException) -> str:
 
 
 def _describe(exc: BaseException) -> str:
-    text = str(exc)
+    text = _text(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _text(exc: BaseException) -> str:
+    try:
+        text = str(exc)
+    except BaseException:
+        return "<unprintable>"
+    return compare.clip(text, _MESSAGE_CHARS) if type(text) is str else "<unprintable>"
+
+
+def _type_names(exc: BaseException) -> list[str]:
+    names = []
+    for kind in type(exc).__mro__:
+        module = getattr(kind, "__module__", "builtins")
+        name = getattr(kind, "__qualname__", "?")
+        names.append(name if module == "builtins" else f"{module}.{name}")
+    return names
 
 
 def _on_alarm(signum: int, frame: object) -> None:
@@ -411,6 +434,48 @@ class UnsupportedFixture(Exception):
     """A pytest fixture this runner does not provide."""
 
 
+_SCALARS = frozenset({bool, int, float, str, type(None)})
+_BIG = 1 << 62
+
+
+def _probed(index: int, value: object) -> list[Any]:
+    """A probe's entry: [k, plain value], and the child's truth value when the value is not
+    plain data (the trusted side cannot tell whether it is true)."""
+    data = values.plain(value)
+    if type(data) is list and data[0] in ("o", "big"):
+        return [index, data, values.truth(value)]
+    return [index, data]
+
+
+# What a split test's probes recorded, in order: [k, value] (and the child's truth value for
+# a value that is not plain data), or [k, raised-description]. One list, emptied before each
+# test, and probe functions made in the fork server: a child makes as few objects as it can.
+_PROBES: list[list[Any]] = []
+
+
+def _probe(index: int, value: object) -> None:
+    """`__probe__` in split test code: record a value for the executor to check."""
+    if len(_PROBES) >= MAX_PROBES:
+        _PROBES[-1] = [-1, None]  # the executor says the test checked too many values
+    elif type(value) in _SCALARS and (type(value) is not int or -_BIG < value < _BIG):
+        _PROBES.append([index, value])  # most values: as they are, nothing more made
+    else:
+        RECORDER.on = False
+        _PROBES.append(_probed(index, value))
+        RECORDER.on = True
+
+
+@contextmanager
+def _raises(index: int) -> Iterator[None]:
+    """`__raises__` in split test code: record whether the block raised, and what."""
+    entry: list[Any] = [index, {"raised": False, "types": [], "message": ""}]
+    _PROBES.append(entry)
+    try:
+        yield
+    except Exception as exc:
+        entry[1] = {"raised": True, "types": _type_names(exc), "message": _text(exc)}
+
+
 class _Runner:
     def __init__(self, request: Message, setup: ChildSetup, reporter: _Reporter) -> None:
         self._program: Message = request["program"]
@@ -423,7 +488,7 @@ class _Runner:
         self._stderr = _STDERR
         self._module: types.ModuleType | None = None
         self._doc_globals: dict[str, Any] | None = None
-        self._test_modules: dict[str, types.ModuleType] = {}
+        self._test_modules: dict[int, types.ModuleType] = {}
         self._code: types.CodeType | None = setup.program_code
         # code run without a file of its own (doctest calls by file name, test code by test):
         # handed to linecache only when a traceback is written, so a passing child touches
@@ -436,22 +501,19 @@ class _Runner:
         return self._setup.program_path
 
     def run(self, start: int) -> None:
-        pending = range(start, len(self._tests))
         if self._setup.import_program:
             failure = self._timed(self._import)
             if failure is not None:
-                if failure["status"] in ("timeout", "memory"):
-                    failure["message"] = f"while importing the program: {failure['message']}"
-                for index in pending:
-                    self._reporter.outcome(index, failure)
+                self._reporter.send({"t": "unimportable", "r": failure})
                 return
-        for index in pending:
+        for index in range(start, len(self._tests)):
             self._reporter.begin(index)
-            outcome = self._timed(self._dispatch, index) or _outcome("executor_error", "no outcome")
-            self._reporter.outcome(index, outcome)
+            _PROBES.clear()
+            report = self._timed(self._dispatch, index) or {"k": "none"}
+            self._reporter.send({"t": "result", "i": index, "r": report})
 
     def _timed(self, body: Callable[..., Message | None], *args: int) -> Message | None:
-        """Run `body(*args)` under the per-test alarm; turn what it raises into an outcome."""
+        """Run `body(*args)` under the per-test alarm; describe what it raised."""
         self._stdout.reset(self._limits["output_bytes"])
         self._stderr.reset(self._limits["output_bytes"])
         sys.stdout, sys.stderr = _STDOUT_TEXT, _STDERR_TEXT
@@ -459,26 +521,61 @@ class _Runner:
         signal.setitimer(signal.ITIMER_REAL, self._limits["test_timeout"])
         try:
             try:
-                outcome = body(*args)
+                RECORDER.on = True
+                report = body(*args)
             finally:
+                RECORDER.on = False
                 signal.setitimer(signal.ITIMER_REAL, 0)
         except _ReportLost:
             raise
         except BaseException as exc:
             self._stay_in_child()
-            outcome = self._failure(exc)
+            report = self._raised(exc)
         self._stay_in_child()
-        if outcome is not None:
-            outcome["duration_ms"] = (time.perf_counter() - started) * 1000
-            outcome["truncated"] = self._stdout.truncated
-        return outcome
+        if report is not None:
+            report["d"] = (time.perf_counter() - started) * 1000
+            report["x"] = self._stdout.truncated
+            if RECORDER.seen:
+                report["fx"] = RECORDER.take()
+            if RECORDER.threads:
+                report["th"] = RECORDER.threads
+        return report
+
+    def _raised(self, exc: BaseException) -> Message:
+        if isinstance(exc, _Timeout):
+            return {"k": "limit", "what": "timeout"}
+        if isinstance(exc, MemoryError):
+            return {"k": "limit", "what": "memory"}
+        if isinstance(exc, _OutputLimit):
+            return {"k": "output", "o": self._output(), "over": True}
+        report: Message = {"k": "raised", "e": self._exception(exc), "o": self._output()}
+        if _PROBES:
+            report["p"] = _PROBES
+        return report
+
+    def _exception(self, exc: BaseException) -> Message:
+        line = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        return {
+            "types": _type_names(exc),
+            "message": _text(exc),
+            "line": compare.clip(line, _MESSAGE_CHARS),
+            "traceback": self._traceback(exc),
+        }
+
+    def _output(self) -> str:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+        return self._stdout.text()
 
     def _traceback(self, exc: BaseException) -> str:
         for test in self._code_tests:
-            _remember_source(test_filename(test), test["code"] or "")
+            _remember_source(test_filename(test), test.get("code") or "")
         for filename, source in self._sources.items():
             _remember_source(filename, source)
-        return _format_traceback(exc)
+        try:
+            return _format_traceback(exc)
+        except Exception:
+            return _describe(exc)
 
     def _compile_test(self, test: Message) -> types.CodeType:
         """The test's code: compiled by the executor if trusted, here otherwise."""
@@ -486,30 +583,12 @@ class _Runner:
         code = test.get("compiled")
         if type(code) is _CODE:
             return code
-        return asserts.compile_test(test["code"] or "", test_filename(test))
+        return asserts.compile_test(test.get("code") or "", test_filename(test))
 
     def _stay_in_child(self) -> None:
         """A process the candidate forked must not go on running the harness."""
         if os.getpid() != self._pid:
             os._exit(EXIT_OK)
-
-    def _failure(self, exc: BaseException) -> Message:
-        if isinstance(exc, _Timeout):
-            seconds = self._limits["test_timeout"]
-            return _outcome("timeout", f"did not finish within {seconds:g} s")
-        if isinstance(exc, MemoryError):
-            return _outcome("memory", f"MemoryError (limit {self._limits['memory_mb']} MB)")
-        if isinstance(exc, _OutputLimit):
-            return _outcome("fail", str(exc), self._stdout.text())
-        if isinstance(exc, AssertionError):
-            return _outcome("fail", str(exc) or "assertion failed", None, self._traceback(exc))
-        kind = type(exc)
-        if any(base.__module__.startswith("_pytest") for base in kind.__mro__):
-            if kind.__name__ == "Failed":
-                return _outcome("fail", str(exc), None, self._traceback(exc))
-            if kind.__name__ == "Skipped":
-                return _outcome("error", f"skipped: {exc}")
-        return _outcome("error", _describe(exc), None, self._traceback(exc))
 
     def _program_code(self) -> types.CodeType:
         if self._code is None:
@@ -531,15 +610,13 @@ class _Runner:
         try:
             exec(self._program_code(), module.__dict__)
         except SystemExit as exc:
-            return _outcome(
-                "error", f"the program called sys.exit({exc.code!r}) on import; no test ran"
-            )
+            return {"k": "exit", "code": repr(exc.code)[:200]}
         except (_Timeout, MemoryError, _OutputLimit):
             raise
         except BaseException as exc:
             self._stay_in_child()
-            message = f"import failed: {_describe(exc)}"
-            return _outcome("error", message, None, self._traceback(exc))
+            RECORDER.on = False
+            return {"k": "raised", "e": self._exception(exc)}
         self._module = module
         return None
 
@@ -561,18 +638,23 @@ class _Runner:
 
     def _dispatch(self, index: int) -> Message:
         test = self._tests[index]
-        kind = test["kind"]
-        if kind in ("docstring", "generated"):
+        mode = test["mode"]
+        if mode == "call":
             return self._run_call(test)
-        if kind == "assert":
-            return self._run_code(test, dict(vars(self._require_module())))
-        if kind == "file":
-            return self._run_code(test, {"__name__": "__main__", "__builtins__": builtins})
-        if kind == "pytest":
-            return self._run_pytest(test)
-        if kind == "stdio":
+        if mode == "compare":
+            return self._run_compare(test)
+        if mode in ("probe", "code"):
+            if test["kind"] == "pytest":
+                return self._run_pytest(test)
+            namespace: dict[str, Any]
+            if test["kind"] == "file":
+                namespace = {"__name__": "__main__", "__builtins__": builtins}
+            else:
+                namespace = dict(vars(self._require_module()))
+            return self._run_code(test, namespace)
+        if mode == "stdio":
             return self._run_stdio(test, index)
-        return _outcome("executor_error", f"unknown test kind {kind!r}")
+        raise RuntimeError(f"unknown test mode {mode!r}")
 
     def _require_module(self) -> types.ModuleType:
         if self._module is None:
@@ -595,58 +677,53 @@ class _Runner:
         return eval(code, namespace)
 
     def _run_call(self, test: Message) -> Message:
-        namespace = self._doc_namespace()
-        call, expected = test["call"] or "", test.get("expected")
-        if test.get("doctest_output"):
-            return self._run_doctest(test, call, expected or "", namespace)
-        value = self._evaluate(call, test, namespace)
-        actual = compare.short_repr(value)
-        if expected is None:
-            return _outcome("pass", "", actual)
-        wanted = self._evaluate(expected, test, namespace)
-        if compare.values_equal(value, wanted):
-            return _outcome("pass", "", actual)
-        return _outcome("fail", f"{call}: {compare.describe_mismatch(value, wanted)}", actual)
+        """Evaluate the call; send its value (and, for a doctest, what it printed)."""
+        value = self._evaluate(test["call"] or "", test, self._doc_namespace())
+        RECORDER.on = False
+        report: Message = {"k": "value", "v": values.plain(value), "y": values.truth(value)}
+        if test.get("doctest"):
+            report["o"] = self._output()
+            if type(value).__module__ != "builtins" or isinstance(value, BaseException):
+                report["r"] = compare.short_repr(value, 10 * compare.REPR_LIMIT)
+        return report
 
-    def _run_doctest(
-        self, test: Message, call: str, expected: str, namespace: dict[str, Any]
-    ) -> Message:
-        try:
-            value = self._evaluate(call, test, namespace)
-        except Exception as exc:
-            if not expected.lstrip().startswith(_DOCTEST_TRACEBACK):
-                raise
-            got = traceback.format_exception_only(exc)[-1].strip()
-            wanted = expected.strip().splitlines()[-1].strip()
-            if _exception_lines_match(got, wanted):
-                return _outcome("pass", "", got)
-            return _outcome("fail", f"{call}\nexpected: {wanted}\nraised:   {got}", got)
-        sys.stdout.flush()
-        got = self._stdout.text()
-        if value is not None:
-            got += compare.short_repr(value, 10 * compare.REPR_LIMIT) + "\n"
-        if compare.doctest_matches(got, expected):
-            return _outcome("pass", "", compare.clip(got, compare.REPR_LIMIT))
-        message = f"{call}\n{compare.text_diff(got.rstrip(), expected.rstrip())}"
-        return _outcome("fail", message, compare.clip(got, compare.REPR_LIMIT))
+    def _run_compare(self, test: Message) -> Message:
+        """An expected value that is not plain data: both sides evaluated and compared here
+        (an in-process verdict)."""
+        namespace = self._doc_namespace()
+        value = self._evaluate(test["call"] or "", test, namespace)
+        wanted = self._evaluate(test["expected"] or "", test, namespace)
+        RECORDER.on = False
+        return {
+            "k": "compared",
+            "ok": compare.values_equal(value, wanted),
+            "v": values.plain(value),
+            "w": values.plain(wanted),
+        }
 
     def _run_code(self, test: Message, namespace: dict[str, Any]) -> Message:
         code = self._compile_test(test)
-        namespace[asserts.HELPER] = asserts.check_compare
+        if test["mode"] == "probe":
+            namespace["__probe__"] = _probe
+            namespace["__raises__"] = _raises
+        else:
+            namespace[asserts.HELPER] = asserts.check_compare
         exec(code, namespace)
-        return _outcome("pass")
+        return {"k": "done", "p": _PROBES}
 
     def _test_module(self, test: Message) -> types.ModuleType:
-        source = test["code"] or ""
-        module = self._test_modules.get(source)
+        code = self._compile_test(test)
+        module = self._test_modules.get(id(code))
         if module is None:
             filename = test_filename(test)
             module = types.ModuleType(f"plansearch_test_{len(self._test_modules)}")
             module.__file__ = filename
             module.__dict__[asserts.HELPER] = asserts.check_compare
+            module.__dict__["__probe__"] = _probe
+            module.__dict__["__raises__"] = _raises
             sys.modules[module.__name__] = module
-            exec(self._compile_test(test), module.__dict__)
-            self._test_modules[source] = module
+            exec(code, module.__dict__)
+            self._test_modules[id(code)] = module
         return module
 
     def _run_pytest(self, test: Message) -> Message:
@@ -673,12 +750,10 @@ class _Runner:
                     raise
                 labelled = AssertionError(f"[{label}] {exc}")
                 raise labelled.with_traceback(exc.__traceback__) from None
-        return _outcome("pass")
+        return {"k": "done", "p": _PROBES}
 
     def _run_stdio(self, test: Message, index: int) -> Message:
-        expected = test.get("expected_stdout") or ""
-        cap = max(self._limits["output_bytes"], 2 * len(expected.encode()) + 1024)
-        self._stdout.reset(cap, strict=True)
+        self._stdout.reset(test["output_cap"], strict=True)
         code = self._program_code()
         saved_stdin = sys.stdin
         fd = os.open(_stdin_path(self._setup.scratch, index), os.O_RDONLY)
@@ -700,27 +775,12 @@ class _Runner:
             null = os.open(os.devnull, os.O_RDONLY)
             os.dup2(null, 0)
             os.close(null)
-        sys.stdout.flush()
-        got = self._stdout.text()
-        actual = compare.clip(got, self._limits["output_bytes"])
-        if compare.stdout_matches(got, expected):
-            return _outcome("pass", "", actual)
-        return _outcome("fail", "output differs\n" + compare.text_diff(got, expected), actual)
+        return {"k": "output", "o": self._output()}
 
 
 def _remember_source(filename: str, source: str) -> None:
     """Let tracebacks quote lines of code that has no file."""
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-
-
-def _exception_lines_match(got: str, wanted: str) -> bool:
-    """Doctest's rule for an expected exception: same type (module prefix ignored), same text."""
-
-    def split(line: str) -> tuple[str, str]:
-        kind, _, detail = line.partition(":")
-        return kind.rpartition(".")[2], detail.strip()
-
-    return split(got) == split(wanted)
 
 
 def _parametrize(function: Callable[..., Any]) -> list[dict[str, Any]]:
@@ -731,11 +791,11 @@ def _parametrize(function: Callable[..., Any]) -> list[dict[str, Any]]:
             continue
         args, kwargs = list(mark.args), dict(mark.kwargs)
         names = args[0] if args else kwargs["argnames"]
-        values = args[1] if len(args) > 1 else kwargs["argvalues"]
+        argument_values = args[1] if len(args) > 1 else kwargs["argvalues"]
         if isinstance(names, str):
             names = [name.strip() for name in names.split(",") if name.strip()]
         axis = []
-        for value in values:
+        for value in argument_values:
             if type(value).__name__ == "ParameterSet":
                 value = value.values
             elif len(names) == 1:

@@ -23,10 +23,11 @@ IsolationRequest = Literal["auto", "bwrap", "namespaces", "rlimits"]
 LEVELS: tuple[IsolationLevel, ...] = ("bwrap", "namespaces", "rlimits")
 
 # The worker's interpreter runs with -I -S: the package is loaded by path, without running
-# plansearch/__init__.py (the worker needs nothing but the standard library).
+# plansearch/__init__.py (the worker needs nothing but the standard library). Its configuration
+# is JSON in the arguments after it, cut in pieces: Linux takes no argument over 128 KiB.
 BOOTSTRAP = """\
 import json, sys, types
-config = json.loads(sys.argv[1])
+config = json.loads("".join(sys.argv[1:]))
 sys.dont_write_bytecode = True
 for name, path in config["packages"]:
     package = types.ModuleType(name)
@@ -117,10 +118,14 @@ def worker_spec(
     process_name: str,
     paths: Sequence[str] = (),
     core: int | None = None,
+    hidden: Sequence[str] = (),
 ) -> WorkerSpec:
     """The command, environment and scratch directory for one fork server at `level`; `core`
-    is the CPU it and its candidates keep to (None: any)."""
+    is the CPU it and its candidates keep to (None: any). The `hidden` paths (see
+    `hiding.hidden_paths`) read as empty in the sandbox: directories as an empty read-only
+    tmpfs, files as /dev/null (at the ``rlimits`` level nothing can be hidden)."""
     layout = file_layout([*paths, *_python_paths(), str(_PACKAGE_DIR)])
+    covered = hidden_in_sandbox(layout, hidden)
     tmpfs_bytes = limits.tmpfs_mb * 1024 * 1024
     scratch_root = None if level != "rlimits" else _make_scratch_root()
     config: Message = {
@@ -138,15 +143,86 @@ def worker_spec(
         "scratch_root_owned": scratch_root is not None,
         "protected": layout.protected(),
         "count_processes": os.geteuid() == 0,
-        "filesystem": {"home": layout.home, "binds": layout.binds, "tmpfs_bytes": tmpfs_bytes},
+        "filesystem": {
+            "home": layout.home,
+            "binds": layout.binds,
+            "tmpfs_bytes": tmpfs_bytes,
+            "hidden": covered,
+        },
     }
-    python = [sys.executable, "-I", "-S", "-c", BOOTSTRAP, json.dumps(config)]
+    python = [sys.executable, "-I", "-S", "-c", BOOTSTRAP, *_pieces(json.dumps(config))]
     env = {**candidate_env(), **_SERVER_ENV, "HOME": "/tmp"}
-    argv = [*_bwrap_arguments(layout, tmpfs_bytes), *python] if level == "bwrap" else python
+    bwrap = level == "bwrap"
+    argv = [*_bwrap_arguments(layout, tmpfs_bytes, covered), *python] if bwrap else python
     return WorkerSpec(level=level, argv=argv, env=env, scratch_root=scratch_root)
 
 
-def _bwrap_arguments(layout: FileLayout, tmpfs_bytes: int) -> list[str]:
+_ARGUMENT_CHARACTERS = 64 * 1024
+
+
+def _pieces(text: str) -> list[str]:
+    """`text` (ASCII, as json.dumps writes it) in arguments short enough for Linux."""
+    size = _ARGUMENT_CHARACTERS
+    return [text[start : start + size] for start in range(0, len(text), size)] or [""]
+
+
+def config_of(spec: WorkerSpec) -> Message:
+    """The configuration a fork server started from `spec` reads."""
+    arguments = spec.argv[spec.argv.index(BOOTSTRAP) + 1 :]
+    config: Message = json.loads("".join(arguments))
+    return config
+
+
+def hidden_in_sandbox(layout: FileLayout, hidden: Sequence[str]) -> list[str]:
+    """Where, inside a sandbox with `layout`, the `hidden` host paths are to be covered.
+
+    Each path under both its own name and its real one (a sandbox may show a directory at both,
+    bound back separately), keeping only names a sandbox shows as they are on the host: not
+    under a private root or the home directory unless inside a path bound back, and through no
+    symbolic link but above such a bound path (bound back, it is a plain directory). Paths that
+    do not exist, that are inside another, or that would cover what the worker itself needs
+    (the interpreter, this package, its code) are left out. Sorted."""
+    bound = [path for paths in layout.binds.values() for path in paths]
+    needed = {os.path.abspath(sys.prefix), os.path.realpath(sys.base_prefix), str(_PACKAGE_DIR)}
+    needed |= {os.path.dirname(os.path.realpath(sys.executable))}
+    needed |= {os.path.realpath(path) for path in needed}
+    worker_code = str(_PACKAGE_DIR / "execution")
+    covered: set[str] = set()
+    for path in hidden:
+        if not os.path.exists(path):
+            continue
+        real = os.path.realpath(path)
+        for name in {os.path.abspath(path), real}:
+            if any(_within(need, name) for need in needed) or _within(name, worker_code):
+                continue  # the worker could not start
+            under_root = [root for root in layout.binds if _within(name, root)]
+            holders = [holder for holder in bound if _within(name, holder)]
+            if under_root and not holders:
+                continue  # covered with the private root or the home directory already
+            if name != real and not any(
+                os.path.join(os.path.realpath(holder), os.path.relpath(name, holder)) == real
+                for holder in holders
+            ):
+                continue  # a symbolic link a sandbox shows too: covering `real` covers it
+            covered.add(name)
+    return sorted(path for path in covered if not _inside_another(path, covered))
+
+
+def _inside_another(path: str, paths: set[str]) -> bool:
+    parent, child = os.path.dirname(path), path
+    while parent != child:
+        if parent in paths:
+            return True
+        parent, child = os.path.dirname(parent), parent
+    return False
+
+
+def _within(path: str, directory: str) -> bool:
+    """Whether `path` is `directory` or inside it."""
+    return path == directory or path.startswith(directory.rstrip(os.sep) + os.sep)
+
+
+def _bwrap_arguments(layout: FileLayout, tmpfs_bytes: int, hidden: Sequence[str]) -> list[str]:
     arguments = [
         shutil.which("bwrap") or "bwrap",
         "--unshare-user",
@@ -172,6 +248,12 @@ def _bwrap_arguments(layout: FileLayout, tmpfs_bytes: int) -> list[str]:
         for path in layout.binds[layout.home]:
             arguments += ["--ro-bind", path, path]
         arguments += ["--remount-ro", layout.home]
+    # after the paths bound back, which would otherwise cover what hides inside them
+    for path in hidden:
+        if os.path.isdir(path):
+            arguments += ["--tmpfs", path, "--remount-ro", path]
+        else:
+            arguments += ["--ro-bind", os.devnull, path]
     if os.geteuid() == 0:
         # as root, bubblewrap keeps capabilities unless told not to
         arguments += ["--cap-drop", "ALL"]

@@ -64,6 +64,12 @@ class TestStatus(StrEnum):
     EXECUTOR_ERROR = "executor_error"
 
 
+Judged = Literal["outside", "in_process"]
+"""Where a verdict was decided: by plansearch from the value the candidate's process sent
+back (`outside`: the candidate cannot forge a pass), or by test code that ran inside the
+candidate's own process (`in_process`: a candidate that tampers with it can)."""
+
+
 class TestOutcome(BaseModel):
     """The result of one test on one program."""
 
@@ -74,12 +80,39 @@ class TestOutcome(BaseModel):
     message: str = Field("", description="Assertion, diff, or error type and message.")
     traceback: str | None = None
     actual: str | None = Field(None, description="repr of the value or output produced, capped.")
+    expected: str | None = Field(
+        None, description="What the test expected, as shown to a person (failures only)."
+    )
+    judged: Judged = "outside"
     duration_ms: float = 0.0
 
 
+SideEffectKind = Literal["file", "process", "network", "secret", "environment", "signal"]
+
+
+class SideEffect(BaseModel):
+    """Something a candidate did besides returning a value."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: SideEffectKind
+    detail: str = Field(description="For a person: 'writes ~/leak.txt', 'opens a socket'.")
+    seen: Literal["outside", "reported", "code"] = Field(
+        description="`outside`: observed by the sandbox, the candidate cannot hide it; "
+        "`reported`: seen from inside the candidate's process, which could hide it; "
+        "`code`: found by reading the candidate's source, whether or not it ran."
+    )
+
+
 class CandidateRun(BaseModel):
-    """All outcomes of one program, in test order."""
+    """All outcomes of one program, in test order, and what else it did."""
 
     outcomes: list[TestOutcome]
     wall_ms: float = 0.0
     stdout_truncated: bool = False
+    side_effects: list[SideEffect] = Field(default_factory=list)
+    special_casing: list[str] = Field(
+        default_factory=list,
+        description="Why the code may special-case the tests (its source holds visible "
+        "expected outputs keyed on their inputs, or reads its docstring, source or callers).",
+    )

@@ -2,8 +2,9 @@
 
 The worker calls `enter` first thing, while it is still single-threaded. Afterwards it is PID 1
 of new user, mount, network, IPC, UTS and PID namespaces: no network, the whole file system
-read-only, the home directory hidden except for the paths the executor needs, a private size-
-capped /tmp and /dev/shm, and no capabilities left. Standard library only.
+read-only, the home directory hidden except for the paths the executor needs, the user's tests
+covered (see `hiding`), a private size-capped /tmp and /dev/shm, and no capabilities left.
+Standard library only.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ _NAMESPACES = (
 
 def enter(config: Message, parent_fds: Sequence[int]) -> None:
     """Move into the sandbox whose file layout is `config` (home, binds, tmpfs_bytes; see
-    `launch.FileLayout`).
+    `launch.FileLayout`; and hidden, the paths to cover, see `launch.hidden_in_sandbox`).
 
     The calling process stays outside the new PID namespace and only waits; it closes
     `parent_fds` so that the pipes to the executor belong to the sandboxed process alone.
@@ -43,7 +44,9 @@ def enter(config: Message, parent_fds: Sequence[int]) -> None:
     if child:
         _wait_and_exit(child, parent_fds)
     linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)
-    _build_filesystem(config["home"], config["binds"], config["tmpfs_bytes"])
+    _build_filesystem(
+        config["home"], config["binds"], config["tmpfs_bytes"], config.get("hidden", [])
+    )
     linux.prctl(linux.PR_SET_NO_NEW_PRIVS, 1)
     linux.drop_all_capabilities()
 
@@ -61,7 +64,9 @@ def _wait_and_exit(child: int, parent_fds: Sequence[int]) -> NoReturn:
     os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
 
 
-def _build_filesystem(home: str | None, binds: dict[str, list[str]], tmpfs_bytes: int) -> None:
+def _build_filesystem(
+    home: str | None, binds: dict[str, list[str]], tmpfs_bytes: int, hidden: Sequence[str] = ()
+) -> None:
     linux.mount(None, "/", None, linux.MS_REC | linux.MS_PRIVATE)
     # open what must stay visible before covering it; bind it back from the open descriptor
     kept = {
@@ -78,10 +83,27 @@ def _build_filesystem(home: str | None, binds: dict[str, list[str]], tmpfs_bytes
             _bind_back(binds.get(private, []), kept)
             for path in binds.get(private, []):
                 linux.set_mount_attributes_recursive(path, linux.MOUNT_ATTR_RDONLY)
+    _hide(hidden)  # last: the paths bound back above would cover what it mounts inside them
     # this PID namespace's own /proc, writable so that processes can name themselves
     linux.mount("proc", "/proc", "proc", linux.MS_NOSUID | linux.MS_NODEV | linux.MS_NOEXEC)
     for fd in kept.values():
         os.close(fd)
+
+
+def _hide(paths: Sequence[str]) -> None:
+    """Cover each of `paths`: a directory with an empty tmpfs, a file with /dev/null; both
+    read-only (mounted after `/` was made read-only, they are not already)."""
+    flags = linux.MS_NOSUID | linux.MS_NODEV | linux.MS_NOEXEC
+    for path in paths:
+        if os.path.isdir(path):
+            linux.mount("tmpfs", path, "tmpfs", flags, "mode=0555,size=4k")
+        elif os.path.exists(path):
+            linux.mount(os.devnull, path, None, linux.MS_BIND)
+        else:
+            continue  # not shown in this sandbox: nothing to cover
+        linux.set_mount_attributes_recursive(
+            path, linux.MOUNT_ATTR_RDONLY | linux.MOUNT_ATTR_NOSUID
+        )
 
 
 def _bind_back(paths: Sequence[str], kept: dict[str, int]) -> None:

@@ -15,7 +15,6 @@ import marshal
 import os
 import struct
 from collections.abc import Callable
-from json.encoder import encode_basestring_ascii as _quote
 from typing import Any
 
 HEADER = struct.Struct(">I")
@@ -70,35 +69,6 @@ def decode_body(body: bytes) -> Message:
     return value
 
 
-def encode_small(message: Message) -> bytes:
-    """`encode` for messages whose values are str, int, finite float, bool, None or such
-    messages, without the json module's Python layers: a forked child pays for every page it
-    touches, and the encoder's objects are many."""
-    return frame(_json_object(message).encode())
-
-
-def _json_object(message: Message) -> str:
-    return (
-        "{"
-        + ",".join([_quote(key) + ":" + _json_value(value) for key, value in message.items()])
-        + "}"
-    )
-
-
-def _json_value(value: object) -> str:
-    if isinstance(value, str):
-        return _quote(value)
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, dict):
-        return _json_object(value)
-    raise TypeError(f"cannot encode {type(value).__name__}")
-
-
 def write_frame(fd: int, frame: bytes) -> None:
     """Write one encoded frame to a blocking file descriptor, all of it."""
     data = memoryview(frame)
@@ -117,6 +87,11 @@ class FrameDecoder:
         self._max_frame = max_frame
         self._decode = decode
         self.error: str | None = None
+
+    @property
+    def pending(self) -> bool:
+        """Whether bytes of a frame not yet complete are held."""
+        return bool(self._buffer)
 
     def feed(self, data: bytes) -> list[Message]:
         """Add bytes; return every message they complete (those before a bad frame too)."""

@@ -82,6 +82,11 @@ class IsolationReport(BaseModel):
             off.append("the network is reachable")
         if not self.processes:
             off.append("other processes are visible and can be signalled")
+            off.append(
+                "a candidate can read the environment of your other processes "
+                "(/proc/<pid>/environ), even as a non-root user: the shell that started "
+                "plansearch among them, with any API key exported there"
+            )
         return off
 
     def describe(self) -> str:
@@ -96,6 +101,8 @@ class IsolationReport(BaseModel):
             f"  [{mark(self.home_hidden)}] home directory hidden (but for the paths needed)",
             f"  [{mark(self.network)}] no network",
             f"  [{mark(self.processes)}] separate process space (PID namespace)",
+            f"  [{mark(self.processes)}] other processes' environments unreadable "
+            "(/proc/<pid>/environ: your shell's API key)",
             f"  [{mark(self.environment)}] environment scrubbed (no keys or tokens)",
             f"  [on ] process limit ({self.process_limit}), CPU, memory, file size, open files",
         ]
@@ -114,8 +121,10 @@ def report_for(level: IsolationLevel, ready: Message, notes: Sequence[str]) -> I
         )
     if not sandboxed:
         extra.append(
-            "limits only: a candidate can read and write your files, reach the network "
-            "and see your processes; install bubblewrap or allow unprivileged user namespaces"
+            "limits only: a candidate can read and write your files, reach the network, "
+            "see your processes and read their environments (/proc/<pid>/environ), even as "
+            "a non-root user: the API key in the shell that started plansearch is readable. "
+            "Install bubblewrap or allow unprivileged user namespaces"
         )
     return IsolationReport(
         level=level,

@@ -49,13 +49,19 @@ function share(item: CandidateItem): number {
     return item.tested && item.total > 0 ? item.passed / item.total : -1;
 }
 
-/** What a picker row shows: an icon and the plan's first line; the tally; the reason. */
+/**
+ * What a picker row shows: an icon and the plan's first line; the tally; its warnings (side
+ * effects, special-casing, in-process verdicts), then the first failure or the reason.
+ */
 export function describe(item: CandidateItem): { label: string; description: string; detail: string } {
     const icon = !item.tested ? '$(circle-large-outline)' : item.passesAll ? '$(pass)' : '$(error)';
+    const flags = item.flags ?? [];
+    const warning = flags.length > 0 ? ' $(warning)' : '';
+    const reason = item.firstFailure ?? item.explanation ?? '';
     return {
-        label: `${icon} ${shorten(item.headline || '(no plan)', HEADLINE_LENGTH)}`,
+        label: `${icon}${warning} ${shorten(item.headline || '(no plan)', HEADLINE_LENGTH)}`,
         description: item.tally,
-        detail: item.firstFailure ?? item.explanation ?? '',
+        detail: flags.length > 0 ? `$(warning) ${flags.join(' · ')}${reason ? ` — ${reason}` : ''}` : reason,
     };
 }
 

@@ -34,6 +34,9 @@ function testLines(item: CandidateItem): string[] {
     if (item.explanation) {
         lines.push(`- ${item.explanation}`);
     }
+    for (const flag of item.flags ?? []) {
+        lines.push(`- Warning: ${flag}`);
+    }
     if (item.firstFailure) {
         lines.push('', 'First failure:', '', fenced(item.firstFailure, 'text'));
     }

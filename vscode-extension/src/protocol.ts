@@ -55,6 +55,8 @@ export interface CandidateItem {
     passesAll: boolean;
     firstFailure: string | null;
     explanation: string | null;
+    /** Warnings: side effects ("writes ~/leak.txt"), "may special-case the tests", in-process verdicts. */
+    flags?: string[];
     plan: Plan;
 }
 

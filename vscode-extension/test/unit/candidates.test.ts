@@ -80,6 +80,15 @@ group('describe', () => {
         });
     });
 
+    it('warns on the row about side effects, special-casing and in-process verdicts', () => {
+        const flagged = candidate('c4', 3, 4, { flags: ['writes ~/leak.txt', 'may special-case the tests'] });
+        assert.deepEqual(describe(flagged), {
+            label: '$(error) $(warning) plan of c4',
+            description: '3/4 tests',
+            detail: '$(warning) writes ~/leak.txt · may special-case the tests — test_x: assert 1 == 2',
+        });
+    });
+
     it('keeps the first line of a long headline, shortened with an ellipsis', () => {
         assert.equal(shorten('first line\nsecond', 80), 'first line');
         assert.equal(shorten('x'.repeat(100), 10), `${'x'.repeat(9)}…`);
