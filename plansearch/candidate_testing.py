@@ -8,17 +8,17 @@ from collections.abc import Callable, Sequence
 from plansearch import inspection
 from plansearch.events import CandidateTested, RankingChanged, SearchEvent
 from plansearch.execution.executor import Executor
-from plansearch.execution.model import (
+from plansearch.problem import Problem
+from plansearch.ranking import rank
+from plansearch.result import Candidate
+from plansearch.splice import SpliceError, candidate_program
+from plansearch.types import (
     CandidateRun,
     SideEffect,
     TestCase,
     TestOutcome,
     TestStatus,
 )
-from plansearch.problem import Problem
-from plansearch.ranking import rank
-from plansearch.result import Candidate
-from plansearch.splice import SpliceError, candidate_program
 
 
 class CandidateTester:

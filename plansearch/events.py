@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from plansearch.execution.model import CandidateRun
 from plansearch.models.base import Usage
 from plansearch.ranking import RankedCandidate, Ranking
 from plansearch.result import Candidate, SearchResult, SearchStats
+from plansearch.types import CandidateRun
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from plansearch.examples import parse_examples
 from plansearch.problem import Example, Problem, ProblemError
+from plansearch.testsources.examples import parse_examples
 
 HELPERS_BUDGET = 6000
 """Most characters of helper definitions to show the model."""

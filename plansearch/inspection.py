@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # only annotations: importing this module starts no executor machinery
-    from plansearch.execution.model import TestCase
+    from plansearch.types import TestCase
 
 _MAX_SOURCE_CHARS = 1_000_000
 """Longer sources are not inspected."""

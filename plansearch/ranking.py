@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
-from plansearch.execution.model import (
+from plansearch.types import (
     CandidateRun,
     SideEffect,
     TestCase,

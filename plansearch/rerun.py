@@ -8,11 +8,12 @@ from pathlib import Path
 from plansearch.candidate_testing import CandidateTester
 from plansearch.config import Settings
 from plansearch.events import SearchEvent
-from plansearch.execution import CandidateRun, Executor, TestCase
+from plansearch.execution.executor import Executor
 from plansearch.problem import Problem
 from plansearch.ranking import Ranking
 from plansearch.store import StoredRun, find_function
-from plansearch.test_suite import collect_tests
+from plansearch.testsources.collect import collect_tests
+from plansearch.types import CandidateRun, TestCase
 
 
 async def rerun(

@@ -6,9 +6,9 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from plansearch.execution.model import CandidateRun, TestCase
 from plansearch.models.base import Usage
 from plansearch.ranking import Ranking
+from plansearch.types import CandidateRun, TestCase
 
 SCHEMA_VERSION = 1
 

@@ -20,7 +20,6 @@ from plansearch.config import Settings
 from plansearch.context import SearchAborted, SearchContext
 from plansearch.events import SearchEvent, SearchFinished
 from plansearch.execution.executor import Executor
-from plansearch.execution.model import TestCase
 from plansearch.models.base import Provider
 from plansearch.models.cache import ResponseCache
 from plansearch.models.factory import make_provider
@@ -28,7 +27,8 @@ from plansearch.models.retry import RetryPolicy
 from plansearch.problem import Problem
 from plansearch.result import FinishReason, SearchResult
 from plansearch.strategies import Strategy, make_strategy
-from plansearch.test_generation import generate_tests
+from plansearch.testsources.generated import generate_tests
+from plansearch.types import TestCase
 
 FINISH_MESSAGES: dict[FinishReason, str] = {
     FinishReason.COMPLETED: "The search explored its whole tree.",

@@ -32,9 +32,9 @@ import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
-from plansearch.execution.model import Program
 from plansearch.parsing import string_literal_end
 from plansearch.problem import Problem
+from plansearch.types import Program
 
 _Func = ast.FunctionDef | ast.AsyncFunctionDef
 _Helper = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Assign | ast.AnnAssign

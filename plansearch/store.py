@@ -28,11 +28,11 @@ from typing import TypeVar
 
 from pydantic import ValidationError
 
-from plansearch.execution.model import CandidateRun, TestCase
 from plansearch.problem import Problem
 from plansearch.ranking import RankedCandidate, Ranking
 from plansearch.result import Candidate, SearchResult
 from plansearch.sqlite_wal import enable_wal
+from plansearch.types import CandidateRun, TestCase
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_SECONDS = 10.0

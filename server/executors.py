@@ -13,8 +13,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from plansearch.config import IsolationName, Settings
-from plansearch.execution import Executor, Limits
+from plansearch.execution.executor import Executor
 from plansearch.execution.hiding import hidden_paths
+from plansearch.execution.limits import Limits
 
 _Key = tuple[Limits, IsolationName, tuple[Path, ...], tuple[str, ...]]
 

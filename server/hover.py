@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from plansearch.execution.model import TestStatus
 from plansearch.ranking import RankedCandidate
 from plansearch.store import StoredCandidate, StoreError
+from plansearch.types import TestStatus
 
 from .documents import DocumentError
 

@@ -24,8 +24,8 @@ from pydantic import ValidationError
 
 from plansearch.config import Settings
 from plansearch.events import CandidateReady, CandidateTested, SearchEvent
-from plansearch.execution import Executor, ExecutorError, SandboxUnavailable
-from plansearch.execution.model import TestCase
+from plansearch.execution.executor import Executor, ExecutorError
+from plansearch.execution.sandbox import SandboxUnavailable
 from plansearch.models.base import Provider
 from plansearch.models.errors import MissingKeyError, ModelError
 from plansearch.models.factory import make_provider
@@ -33,7 +33,8 @@ from plansearch.problem import ProblemError
 from plansearch.result import Candidate, SearchResult
 from plansearch.search import Search
 from plansearch.store import StoreError
-from plansearch.test_suite import collect_tests
+from plansearch.testsources.collect import collect_tests
+from plansearch.types import TestCase
 
 from .documents import DocumentError, columns, file_name
 from .options import OVERRIDE_FIELDS, parse_overrides

@@ -22,7 +22,7 @@ from plansearch import __version__
 from plansearch.config import Settings
 from plansearch.models.factory import PROVIDERS
 from plansearch.store import RunStore, StoreError, default_store_path
-from plansearch.test_suite import find_workspace
+from plansearch.testsources.collect import find_workspace
 
 from . import apply, code_actions, hover, logs, plain_client, searches
 from .documents import DocumentCache, document_path
@@ -251,7 +251,7 @@ def _import_provider(name: str) -> None:
 async def _announce_sandbox(requested: str) -> None:
     """Say in the start-up log how candidates will be isolated, and in plain words which
     protections are off (probing starts a sandbox once, off the event loop)."""
-    from plansearch.execution import SandboxUnavailable, detect_isolation
+    from plansearch.execution.sandbox import SandboxUnavailable, detect_isolation
 
     try:
         report = await asyncio.to_thread(detect_isolation, requested)  # type: ignore[arg-type]

@@ -16,13 +16,15 @@ from pydantic import ValidationError
 from watchfiles import PythonFilter, awatch
 
 from plansearch.config import Settings
-from plansearch.execution import CandidateRun, ExecutorError, SandboxUnavailable, TestCase
+from plansearch.execution.executor import ExecutorError
+from plansearch.execution.sandbox import SandboxUnavailable
 from plansearch.problem import ProblemError
 from plansearch.ranking import Ranking
 from plansearch.rerun import rerun
 from plansearch.result import SearchResult
 from plansearch.store import RunStore, StoredRun, StoreError
-from plansearch.test_suite import find_workspace
+from plansearch.testsources.collect import find_workspace
+from plansearch.types import CandidateRun, TestCase
 
 from .wire import RANKING_CHANGED, RankingChangedParams, ranked_items
 

@@ -31,8 +31,9 @@ from plansearch.bench.humaneval import (
 )
 from plansearch.bench.report import BenchReport, StrategySummary, summarize, summary_table
 from plansearch.bench.runner import CandidateOutcome, ProblemOutcome, evaluate
-from plansearch.execution import Executor, discovery
+from plansearch.execution.executor import Executor
 from plansearch.splice import candidate_program
+from plansearch.testsources import examples
 from tests.search_helpers import FAST_RETRIES, settings_for
 from tests.support.fake_llm import FakeCall, FakeLLMServer
 from tests.support.plansearch_script import PlanSearchScript
@@ -234,7 +235,7 @@ async def test_every_canonical_solution_passes_the_bench_hidden_test(
 
     async def one(task: Task) -> tuple[str, tuple[bool, bool]]:
         problem = task_problem(task)
-        public = discovery.tests_from_examples(problem)
+        public = examples.tests_from_examples(problem)
         program = candidate_program(problem, canonical(task.task_id), module_source(task))
         run = await executor.run(program, [*public, hidden_test(task)])
         statuses = [o.status == "pass" for o in run.outcomes]

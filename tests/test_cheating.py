@@ -16,12 +16,14 @@ import pytest
 import pytest_asyncio
 
 from plansearch.candidate_testing import with_code_findings
-from plansearch.execution import CandidateRun, Executor, Limits, Program, TestCase, TestStatus
+from plansearch.execution.executor import Executor
 from plansearch.execution.hiding import hidden_paths
+from plansearch.execution.limits import Limits
 from plansearch.execution.sandbox import LEVELS, level_available
 from plansearch.problem import Example, Problem
 from plansearch.ranking import rank
 from plansearch.result import Candidate
+from plansearch.types import CandidateRun, Program, TestCase, TestStatus
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -50,11 +52,11 @@ WORKSPACE_TESTS = (
 TESTS = [
     TestCase(id="value", kind="docstring", source="docstring", call="double(21)", expected="42"),
     TestCase(id="printed", kind="docstring", source="docstring", call="double(4)",
-             expected="8", doctest_output=True),  # fmt: skip
+             expected="8", doctest_output=True),
     TestCase(id="split", kind="pytest", source="tests/test_doubling.py", code=WORKSPACE_TESTS,
-             function="test_small"),  # fmt: skip
+             function="test_small"),
     TestCase(id="loop", kind="pytest", source="tests/test_doubling.py", code=WORKSPACE_TESTS,
-             function="test_loop"),  # fmt: skip
+             function="test_loop"),
 ]
 OUTSIDE = ("value", "printed", "split")
 

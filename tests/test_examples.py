@@ -9,8 +9,8 @@ import textwrap
 
 import pytest
 
-from plansearch.examples import parse_examples
 from plansearch.extract import problem_from_source
+from plansearch.testsources.examples import parse_examples
 
 
 def pairs(docstring: str, entry_point: str, **kwargs: object) -> list[tuple[str, str, str]]:

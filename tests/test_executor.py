@@ -17,24 +17,19 @@ import pytest
 import pytest_asyncio
 from pydantic import ValidationError
 
-from plansearch.execution import (
-    CandidateRun,
-    Executor,
-    ExecutorError,
-    Limits,
-    Program,
-    SandboxUnavailable,
-    TestCase,
-    TestStatus,
-    detect_isolation,
-    harness,
-    sandbox,
-    testcode,
-)
 from plansearch.execution import executor as executor_module
+from plansearch.execution import harness, sandbox, testcode
 from plansearch.execution.compare import doctest_matches, stdout_matches, values_equal
+from plansearch.execution.executor import Executor, ExecutorError
 from plansearch.execution.harness import CANDIDATE_NICENESS
-from plansearch.execution.sandbox import LEVELS, level_available
+from plansearch.execution.limits import Limits
+from plansearch.execution.sandbox import (
+    LEVELS,
+    SandboxUnavailable,
+    detect_isolation,
+    level_available,
+)
+from plansearch.types import CandidateRun, Program, TestCase, TestStatus
 
 module_loop = pytest.mark.asyncio(loop_scope="module")
 
@@ -645,7 +640,8 @@ async def test_close_leaves_no_process_behind() -> None:
 
 KILLED_EXECUTOR = """
 import asyncio, os, sys
-from plansearch.execution import Executor, Program, TestCase
+from plansearch.execution.executor import Executor
+from plansearch.types import Program, TestCase
 
 async def main():
     executor = Executor(workers=2, isolation="rlimits")

@@ -19,15 +19,10 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from plansearch.execution import (
-    CandidateRun,
-    Executor,
-    Limits,
-    Program,
-    TestCase,
-    TestStatus,
-)
+from plansearch.execution.executor import Executor
+from plansearch.execution.limits import Limits
 from plansearch.execution.sandbox import LEVELS, level_available
+from plansearch.types import CandidateRun, Program, TestCase, TestStatus
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

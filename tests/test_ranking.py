@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from plansearch.execution.model import (
+from plansearch.ranking import Ranking, rank
+from plansearch.result import Candidate, Plan
+from plansearch.types import (
     CandidateRun,
     TestCase,
     TestKind,
     TestOutcome,
     TestStatus,
 )
-from plansearch.ranking import Ranking, rank
-from plansearch.result import Candidate, Plan
 
 PASS, FAIL, ERROR = TestStatus.PASS, TestStatus.FAIL, TestStatus.ERROR
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from plansearch.config import Settings
-from plansearch.execution import Executor, Limits
+from plansearch.execution.executor import Executor
+from plansearch.execution.limits import Limits
 from plansearch.extract import problem_from_file
 from plansearch.ranking import Ranking
 from plansearch.rerun import rerun
@@ -16,7 +17,7 @@ from plansearch.result import SearchResult
 from plansearch.search import Search
 from plansearch.splice import splice_candidate
 from plansearch.store import RunStore, StoredRun, default_store_path
-from plansearch.test_suite import collect_tests
+from plansearch.testsources.collect import collect_tests
 from tests.search_helpers import fast_retries, settings_for
 from tests.support.fake_llm import FakeCall, FakeLLMServer
 from tests.support.plansearch_script import PlanSearchScript

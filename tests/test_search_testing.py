@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from plansearch.events import CandidateReady, CandidateTested, RankingChanged
-from plansearch.execution import Executor, Limits
-from plansearch.execution.discovery import tests_from_examples as example_tests
+from plansearch.execution.executor import Executor
+from plansearch.execution.limits import Limits
 from plansearch.problem import Example, Problem
 from plansearch.result import FinishReason
 from plansearch.search import Search
+from plansearch.testsources.examples import tests_from_examples as example_tests
 from tests.search_helpers import fast_retries, settings_for
 from tests.support.fake_llm import FakeCall, FakeLLMServer
 from tests.support.plansearch_script import PlanSearchScript
@@ -129,7 +130,7 @@ async def test_cancel_stops_test_runs_too(tmp_path: Path) -> None:
             assert search.result is not None
             assert search.result.finish_reason is FinishReason.CANCELLED
         # The executor still serves after the cancelled runs.
-        from plansearch.execution import Program
+        from plansearch.types import Program
 
         run = await ex.run(Program(source="def add(a, b):\n    return a + b\n",
                                    entry_point="add"), example_tests(PROBLEM))

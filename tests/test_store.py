@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from plansearch.execution.model import CandidateRun, TestCase, TestOutcome, TestStatus
 from plansearch.extract import problem_from_source
 from plansearch.ranking import rank
 from plansearch.result import Candidate, FinishReason, Plan, SearchResult, SearchStats
@@ -27,6 +26,7 @@ from plansearch.store import (
     fingerprint,
     fingerprint_of,
 )
+from plansearch.types import CandidateRun, TestCase, TestOutcome, TestStatus
 from tests.search_helpers import run_search, settings_for
 from tests.support.fake_llm import FakeLLMServer
 from tests.support.plansearch_script import PlanSearchScript

@@ -17,9 +17,9 @@ import ast
 import re
 from dataclasses import dataclass
 
-from plansearch.execution.model import TestCase
 from plansearch.extract import problem_from_source
 from plansearch.problem import Problem
+from plansearch.types import TestCase
 
 _TASK_ID = re.compile(r"HumanEval/(\d+)")
 _SLICE = re.compile(r"(-?\d*):(-?\d*)")

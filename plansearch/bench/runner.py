@@ -18,8 +18,8 @@ from pydantic import BaseModel, Field
 
 from plansearch.bench.humaneval import Task, hidden_test, module_source, task_problem
 from plansearch.config import Settings, StrategyName
-from plansearch.execution import CandidateRun, Executor, Limits, TestCase, TestStatus
-from plansearch.execution.discovery import tests_from_examples
+from plansearch.execution.executor import Executor
+from plansearch.execution.limits import Limits
 from plansearch.models.base import Provider
 from plansearch.models.cache import ResponseCache
 from plansearch.models.factory import make_provider
@@ -29,6 +29,8 @@ from plansearch.ranking import rank
 from plansearch.result import Candidate, FinishReason
 from plansearch.search import Search
 from plansearch.splice import SpliceError, candidate_program
+from plansearch.testsources.examples import tests_from_examples
+from plansearch.types import CandidateRun, TestCase, TestStatus
 
 _MESSAGE_LIMIT = 300
 

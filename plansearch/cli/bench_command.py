@@ -56,7 +56,7 @@ def run_bench(args: argparse.Namespace, settings: Settings) -> int:
     from plansearch.bench.humaneval import BenchError, load_tasks, select_tasks
     from plansearch.bench.report import BenchReport, summarize, summary_table, write_report
     from plansearch.bench.runner import evaluate
-    from plansearch.execution import ExecutorError
+    from plansearch.execution.executor import ExecutorError
     from plansearch.models.cache import CacheError
     from plansearch.models.errors import ModelError
     from plansearch.models.factory import make_provider

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from plansearch.config import KEY_ENV_VARS, Settings, default_config_path
-from plansearch.execution import SandboxUnavailable, detect_isolation
+from plansearch.execution.sandbox import SandboxUnavailable, detect_isolation
 from plansearch.models.cache import CacheError, ResponseCache
 
 

@@ -24,9 +24,9 @@ from plansearch.events import (
     SearchFinished,
     StageStarted,
 )
-from plansearch.execution.model import TestStatus
 from plansearch.ranking import RankedCandidate, Ranking
 from plansearch.result import Candidate, FinishReason, SearchResult, SearchStats
+from plansearch.types import TestStatus
 
 STATUS_STYLES = {TestStatus.PASS: "green", TestStatus.FAIL: "red"}
 

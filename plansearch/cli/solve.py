@@ -18,9 +18,10 @@ from plansearch.cli.errors import CliError
 from plansearch.cli.render import LiveState, candidates_table, show_candidate, summary
 from plansearch.config import Settings
 from plansearch.events import CandidateReady, CandidateTested, SearchEvent, StageStarted
-from plansearch.execution import Executor, ExecutorError, Limits, SandboxUnavailable
+from plansearch.execution.executor import Executor, ExecutorError
 from plansearch.execution.hiding import hidden_paths
-from plansearch.execution.model import TestCase
+from plansearch.execution.limits import Limits
+from plansearch.execution.sandbox import SandboxUnavailable
 from plansearch.extract import parse_target, problem_from_file, problem_from_statement
 from plansearch.models.base import Provider
 from plansearch.models.cache import CacheError
@@ -30,7 +31,8 @@ from plansearch.problem import Problem, ProblemError
 from plansearch.result import FinishReason, SearchResult
 from plansearch.search import Search
 from plansearch.store import RunStore, StoreError, default_store_path
-from plansearch.test_suite import collect_tests, describe, find_workspace
+from plansearch.testsources.collect import collect_tests, describe, find_workspace
+from plansearch.types import TestCase
 
 EXIT_NO_CANDIDATES = 1
 EXIT_CANCELLED = 130

@@ -21,7 +21,7 @@ from plansearch.config import Settings
 if TYPE_CHECKING:
     from watchfiles import Change
 
-    from plansearch.execution import Executor
+    from plansearch.execution.executor import Executor
     from plansearch.store import RunStore, StoredRun
 
 
@@ -41,11 +41,12 @@ def add_watch_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
 
 def run_watch(args: argparse.Namespace, settings: Settings) -> int:
     """Run `watch`; returns the exit code (0 after Ctrl-C)."""
-    from plansearch.execution import ExecutorError, SandboxUnavailable
+    from plansearch.execution.executor import ExecutorError
+    from plansearch.execution.sandbox import SandboxUnavailable
     from plansearch.extract import parse_target
     from plansearch.problem import ProblemError
     from plansearch.store import RunStore, StoreError, default_store_path
-    from plansearch.test_suite import find_workspace
+    from plansearch.testsources.collect import find_workspace
 
     try:
         path, function = parse_target(args.target)
@@ -94,8 +95,9 @@ class _Watcher:
         """Re-rank now, then (unless `once`) after every change of a test file."""
         from watchfiles import DefaultFilter, awatch
 
-        from plansearch.execution import Executor, Limits
+        from plansearch.execution.executor import Executor
         from plansearch.execution.hiding import hidden_paths
+        from plansearch.execution.limits import Limits
         from plansearch.problem import ProblemError
 
         limits = Limits(test_timeout=self.settings.test_timeout,
@@ -121,7 +123,7 @@ class _Watcher:
     async def _rerank(self, executor: Executor, what: str) -> None:
         from plansearch.cli.render import candidates_table
         from plansearch.rerun import rerun
-        from plansearch.test_suite import describe
+        from plansearch.testsources.collect import describe
 
         tests, runs, ranking = await rerun(self.stored, executor, workspace=self.workspace,
                                            settings=self.settings)

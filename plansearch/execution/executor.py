@@ -22,7 +22,6 @@ from plansearch.execution import judge
 from plansearch.execution.hiding import redact_docstrings
 from plansearch.execution.launch import worker_spec
 from plansearch.execution.limits import Limits
-from plansearch.execution.model import CandidateRun, Program, TestCase, TestOutcome, TestStatus
 from plansearch.execution.protocol import Message
 from plansearch.execution.sandbox import (
     IsolationReport,
@@ -32,6 +31,7 @@ from plansearch.execution.sandbox import (
 )
 from plansearch.execution.slots import Slots
 from plansearch.execution.worker import Worker, WorkerError
+from plansearch.types import CandidateRun, Program, TestCase, TestOutcome, TestStatus
 
 _REPLY_MARGIN = 10.0
 _CANCEL_TIMEOUT = 3.0

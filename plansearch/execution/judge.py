@@ -19,15 +19,15 @@ from typing import Any
 
 from plansearch.execution import compare, split, values
 from plansearch.execution.asserts import compile_test
-from plansearch.execution.model import (
+from plansearch.execution.protocol import Message
+from plansearch.execution.testcode import test_filename
+from plansearch.types import (
     Judged,
     SideEffect,
     TestCase,
     TestOutcome,
     TestStatus,
 )
-from plansearch.execution.protocol import Message
-from plansearch.execution.testcode import test_filename
 
 _CACHED = 512
 _NOT_LITERAL = object()

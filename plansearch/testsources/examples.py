@@ -32,7 +32,8 @@ from collections.abc import Collection, Iterator
 from typing import Literal
 
 from plansearch.parsing import string_literal_end
-from plansearch.problem import Example
+from plansearch.problem import Example, Problem
+from plansearch.types import TestCase
 
 _BUILTINS = frozenset(dir(builtins))
 _MAX_SPAN = 40
@@ -307,3 +308,21 @@ def _strip_comment(text: str) -> str:
         else:
             i += 1
     return text
+
+
+def tests_from_examples(problem: Problem) -> list[TestCase]:
+    """One test per docstring example; doctest examples compare printed output."""
+    source = "docstring" if problem.signature else "statement"
+    return [
+        TestCase(
+            trusted=True,
+            id=f"{source}#{number}",
+            kind="docstring",
+            source=source,
+            call=example.call,
+            expected=example.expected,
+            doctest_output=example.kind == "doctest",
+            line=example.line,
+        )
+        for number, example in enumerate(problem.examples, start=1)
+    ]

@@ -1,4 +1,8 @@
-"""What the executor takes (programs, test cases) and returns (per-test outcomes)."""
+"""The shared vocabulary: programs, tests, their outcomes and what a candidate did.
+
+Used by every part of the engine; `execution` runs programs against tests, `ranking` orders
+them, the front ends show them. Nothing here imports the sandbox.
+"""
 
 from __future__ import annotations
 

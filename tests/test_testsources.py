@@ -5,9 +5,10 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from plansearch.execution import discovery
-from plansearch.execution.discovery import discover_workspace_tests, stdio_cases
 from plansearch.problem import Example, Problem
+from plansearch.testsources import examples, workspace
+from plansearch.testsources.statements import stdio_cases
+from plansearch.testsources.workspace import discover_workspace_tests
 
 
 def write(root: Path, relative: str, text: str) -> Path:
@@ -226,7 +227,7 @@ def test_examples_become_docstring_tests() -> None:
             Example(call="add('a', 'b')", expected="'ab'", kind="equality", line=6),
         ),
     )
-    tests = discovery.tests_from_examples(problem)
+    tests = examples.tests_from_examples(problem)
     assert [
         (t.id, t.kind, t.source, t.call, t.expected, t.doctest_output, t.line) for t in tests
     ] == [
@@ -234,7 +235,7 @@ def test_examples_become_docstring_tests() -> None:
         ("docstring#2", "docstring", "docstring", "add('a', 'b')", "'ab'", False, 6),
     ]
     statement = problem.model_copy(update={"signature": None})
-    assert {t.source for t in discovery.tests_from_examples(statement)} == {"statement"}
+    assert {t.source for t in examples.tests_from_examples(statement)} == {"statement"}
 
 
 def test_asserts_keep_their_setup_and_line_numbers() -> None:
@@ -248,7 +249,7 @@ def test_asserts_keep_their_setup_and_line_numbers() -> None:
         "def helper():\n"
         "    assert False\n"
     )
-    tests = discovery.tests_from_asserts(code, "checks.py")
+    tests = workspace.tests_from_asserts(code, "checks.py")
     assert [(t.id, t.kind, t.line) for t in tests] == [
         ("checks.py:3", "assert", 3),
         ("checks.py:5", "assert", 5),
@@ -266,7 +267,7 @@ def test_asserts_inside_prose_are_found_line_by_line() -> None:
         "```python\nassert mean([1, 2]) == 1.5\nassert mean([4]) == 4\n```\n"
         "  assert mean([]) is broken(\n"
     )
-    tests = discovery.tests_from_asserts(statement, "statement", kind="file")
+    tests = workspace.tests_from_asserts(statement, "statement", kind="file")
     assert [(t.id, t.code, t.kind) for t in tests] == [
         ("statement:4", "assert mean([1, 2]) == 1.5\n", "file"),
         ("statement:5", "assert mean([4]) == 4\n", "file"),
@@ -290,13 +291,13 @@ def test_explicit_tests_file_takes_all_its_tests_or_its_asserts(tmp_path: Path) 
             assert True
         """,
     )
-    tests = discovery.tests_from_file(functions, source="my_checks.py")
+    tests = workspace.tests_from_file(functions, source="my_checks.py")
     assert [(t.id, t.function, t.kind) for t in tests] == [
         ("my_checks.py::test_a", "test_a", "pytest"),
         ("my_checks.py::test_c", "test_c", "pytest"),
     ]
     asserts = write(tmp_path, "cases.py", "assert f(1) == 2\nassert f(2) == 4\n")
-    tests = discovery.tests_from_file(asserts)
+    tests = workspace.tests_from_file(asserts)
     assert [(t.source, t.kind, t.line) for t in tests] == [
         (asserts.as_posix(), "file", 1),
         (asserts.as_posix(), "file", 2),

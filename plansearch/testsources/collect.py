@@ -6,15 +6,12 @@ from collections import Counter
 from pathlib import Path
 
 from plansearch.config import Settings
-from plansearch.execution.discovery import (
-    discover_workspace_tests,
-    stdio_cases,
-    tests_from_examples,
-    tests_from_file,
-)
-from plansearch.execution.model import TestCase
 from plansearch.problem import Problem, ProblemError
 from plansearch.splice import module_name_for
+from plansearch.testsources.examples import tests_from_examples
+from plansearch.testsources.statements import stdio_cases
+from plansearch.testsources.workspace import discover_workspace_tests, tests_from_file
+from plansearch.types import TestCase
 
 WORKSPACE_MARKERS = (".git", "pyproject.toml", "setup.cfg", "setup.py", ".plansearch")
 

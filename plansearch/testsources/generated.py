@@ -9,11 +9,11 @@ from __future__ import annotations
 import ast
 
 from plansearch.context import BranchFailed, BudgetExhausted, SearchContext, Stage
-from plansearch.execution.model import TestCase
 from plansearch.models.base import Message, ModelRequest
 from plansearch.parsing import extract_text_block
 from plansearch.problem import Problem
 from plansearch.strategies import prompts
+from plansearch.types import TestCase
 
 GENERATE_TESTS = """\
 Write {count} test cases for this function that together probe its behaviour: typical \
