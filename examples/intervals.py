@@ -10,6 +10,7 @@ def merge_intervals(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
     [(1, 6), (8, 10), (15, 18)]
     >>> merge_intervals([(1, 4), (4, 5)])
     [(1, 5)]
-    merge_intervals([]) == []
+    >>> merge_intervals([])
+    []
     """
     raise NotImplementedError

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from plansearch import inspection
 from plansearch.events import CandidateTested, RankingChanged, SearchEvent
-from plansearch.execution.executor import Executor
 from plansearch.problem import Problem
 from plansearch.ranking import rank
 from plansearch.result import Candidate
@@ -19,6 +19,9 @@ from plansearch.types import (
     TestOutcome,
     TestStatus,
 )
+
+if TYPE_CHECKING:
+    from plansearch.execution.executor import Executor
 
 
 class CandidateTester:

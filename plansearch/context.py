@@ -1,7 +1,9 @@
 """The search context: every model call of a strategy goes through here.
 
-It answers from the response cache when it can, holds a concurrency slot otherwise,
-retries transient errors, enforces the budget, keeps the counters and emits events.
+It answers from the response cache when it can; otherwise each attempt holds a slot of the
+provider's in-flight limit (shared with every search calling that endpoint, and moved by
+what each attempt meets), and transient errors are retried. It enforces the budget, keeps
+the counters and emits events.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ from plansearch.models.cache import ResponseCache
 from plansearch.models.errors import EmptyReply, EndpointUnreachable, ModelError
 from plansearch.models.retry import RetryPolicy, call_with_retries
 from plansearch.result import Candidate, FinishReason, Plan, SearchStats
-from plansearch.scheduling import PriorityLimiter
 
 
 class Stage(IntEnum):
@@ -79,6 +80,7 @@ class SearchContext:
     provider: Provider
     limits: Limits
     concurrency: int
+    """The most calls in flight at once; the provider's limit adapts below it."""
     emit: Callable[[SearchEvent], None]
     strategy: str
     cache: ResponseCache | None = None
@@ -93,7 +95,8 @@ class SearchContext:
     """Called with every new candidate (to test it)."""
 
     def __post_init__(self) -> None:
-        self._limiter = PriorityLimiter(self.concurrency)
+        self._limiter = self.provider.limiter
+        self._limiter.cap("the concurrency setting", self.concurrency)
         self._calls_started = 0
         self._issued = 0
         self._sending = 0
@@ -117,7 +120,7 @@ class SearchContext:
         self._note_stage(stage)
         self._issued += 1
         self.emit(CallStarted(call_id=call_id, stage=stage.label, in_flight=self._sending,
-                              queued=self._issued - self._sending))
+                              queued=self._issued - self._sending, limit=self._limiter.limit))
         started = time.monotonic()
         error: ModelError | None = None
         reply: ModelReply | None = None
@@ -149,18 +152,20 @@ class SearchContext:
                                    delay=delay))
 
         async def attempt() -> ModelReply:
-            reply = (await self.provider.complete(request, 1))[0]
+            async with self._limiter.permit(int(stage)) as permit:
+                self._sending += 1
+                try:
+                    reply = (await self.provider.complete(request, 1))[0]
+                finally:
+                    self._sending -= 1
+                permit.output_tokens = reply.usage.output_tokens
             if reply.is_empty and reply.stop_reason is not StopReason.MAX_TOKENS:
                 self.stats.empty_replies += 1
                 raise EmptyReply("the model sent an empty reply")
             return reply
 
-        async with self._limiter.slot(int(stage)):
-            self._sending += 1
-            try:
-                reply = await call_with_retries(attempt, self.retry_policy, on_retry)
-            finally:
-                self._sending -= 1
+        await self.provider.discover()
+        reply = await call_with_retries(attempt, self.retry_policy, on_retry)
         self.stats.recovered_calls += int(retried)
         if self.cache is not None:
             await asyncio.to_thread(self.cache.put, identity, request, sample, reply)
@@ -197,6 +202,7 @@ class SearchContext:
             from_cache=reply.from_cache if reply is not None else False,
             seconds=seconds, error=message, stats=self.stats.model_copy(deep=True),
             in_flight=self._sending, queued=self._issued - self._sending,
+            limit=self._limiter.limit,
         ))
         if error is not None:
             if error.fatal or isinstance(error, EndpointUnreachable):
@@ -244,15 +250,25 @@ class SearchContext:
         self.stats.nodes += 1
 
     def add_candidate(
-        self, code: str, plan: Plan, usage: Usage, *, truncated: bool, position: tuple[int, ...]
+        self,
+        code: str,
+        plan: Plan,
+        usage: Usage,
+        *,
+        truncated: bool,
+        position: tuple[int, ...],
+        candidate_id: str | None = None,
+        strategy: str | None = None,
     ) -> None:
-        """Record a program; stop the search when max_candidates is reached."""
+        """Record a program (its id `c<index>` unless given); stop the search when
+        max_candidates is reached."""
         if self.stop_reason is FinishReason.MAX_CANDIDATES:
             return
         index = len(self.candidates) + 1
         candidate = Candidate(
-            id=f"c{index}", index=index, strategy=self.strategy, code=code, plan=plan,
-            branch_usage=usage, truncated=truncated, graph_position=list(position),
+            id=candidate_id or f"c{index}", index=index, strategy=strategy or self.strategy,
+            code=code, plan=plan, branch_usage=usage, truncated=truncated,
+            graph_position=list(position),
         )
         self.candidates.append(candidate)
         self.emit(CandidateReady(candidate=candidate))

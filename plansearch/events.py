@@ -28,6 +28,8 @@ class CallStarted:
     """Calls sent to the endpoint and not yet answered."""
     queued: int
     """Calls waiting for a concurrency slot."""
+    limit: int | None = None
+    """The endpoint's in-flight limit now (it adapts to what the endpoint sustains)."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,8 @@ class CallFinished:
     stats: SearchStats
     in_flight: int
     queued: int
+    limit: int | None = None
+    """The endpoint's in-flight limit after this call."""
 
 
 @dataclass(frozen=True)
@@ -88,9 +92,11 @@ class RankingChanged:
 
 @dataclass(frozen=True)
 class SearchFinished:
-    """The search ended; `result` holds everything that finished."""
+    """The search ended; `result` holds everything that finished, `run_id` the stored run
+    (None when it was not kept)."""
 
     result: SearchResult
+    run_id: str | None = None
 
 
 SearchEvent = (

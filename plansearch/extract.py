@@ -7,20 +7,24 @@ from __future__ import annotations
 
 import ast
 import difflib
-import io
 import re
-import tokenize
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from plansearch.problem import Example, Problem, ProblemError
+from plansearch.source import (
+    FunctionNode,
+    definition_start,
+    header_colon,
+    last_line,
+    lsp_lines,
+    walk_functions,
+)
 from plansearch.testsources.examples import parse_examples
 
 HELPERS_BUDGET = 6000
 """Most characters of helper definitions to show the model."""
 
-FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 _TARGET = re.compile(r"(?!\d)\w+(?:\.(?!\d)\w+)*")
 _MAX_LISTED = 30
 _STRING_BODY = re.compile(r"[rRuU]?('{3}|\"{3}|'|\")(.*)\1", re.DOTALL)
@@ -52,7 +56,7 @@ def is_stub(node: FunctionNode) -> bool:
 def find_stubs(source: str) -> list[StubInfo]:
     """Every stub function of a module (module level and in classes), in source order."""
     tree = _parse(source, None)
-    return [_stub_info(qualname, node) for qualname, node in _functions(tree) if is_stub(node)]
+    return [_stub_info(qualname, node) for qualname, node in walk_functions(tree) if is_stub(node)]
 
 
 def parse_target(target: str) -> tuple[Path, str]:
@@ -100,7 +104,7 @@ def problem_from_source(
     """Like `problem_from_file`, for source text (e.g. an editor's unsaved buffer)."""
     where = path or "the source"
     tree = _parse(source, path)
-    functions = dict(_functions(tree))
+    functions = dict(walk_functions(tree))
     node = functions.get(function)
     if node is None:
         raise ProblemError(_not_found_message(function, list(functions), where))
@@ -122,7 +126,7 @@ def problem_from_source(
     if extra is not None:
         examples += parse_examples(extra, node.name, known_names=known)
     stub = _stub_info(function, node)
-    lines = re.split(r"\r\n|\r|\n", source)  # as `ast` counts lines
+    lines = lsp_lines(source)
     signature = _signature(lines, node)
     return Problem(
         statement="\n\n".join(text for text in (docstring, extra) if text),
@@ -179,19 +183,6 @@ def _parse(source: str, path: str | None) -> ast.Module:
         raise ProblemError(f"{path or '<source>'}: cannot parse: {error}") from None
 
 
-def _functions(tree: ast.Module) -> Iterator[tuple[str, FunctionNode]]:
-    """(qualname, node) for module-level functions and methods of (nested) classes."""
-
-    def walk(body: list[ast.stmt], prefix: str) -> Iterator[tuple[str, FunctionNode]]:
-        for statement in body:
-            if isinstance(statement, FunctionNode):
-                yield prefix + statement.name, statement
-            elif isinstance(statement, ast.ClassDef):
-                yield from walk(statement.body, f"{prefix}{statement.name}.")
-
-    return walk(tree.body, "")
-
-
 def _is_placeholder(statement: ast.stmt) -> bool:
     if isinstance(statement, ast.Pass):
         return True
@@ -203,12 +194,6 @@ def _is_placeholder(statement: ast.stmt) -> bool:
             exception = exception.func
         return isinstance(exception, ast.Name) and exception.id == "NotImplementedError"
     return False
-
-
-def _start_line(node: ast.stmt) -> int:
-    """First line of a definition, decorators included."""
-    decorators: list[ast.expr] = getattr(node, "decorator_list", [])
-    return min([node.lineno, *(d.lineno for d in decorators)])
 
 
 def _docstring_node(node: FunctionNode) -> ast.Constant | None:
@@ -224,8 +209,8 @@ def _stub_info(qualname: str, node: FunctionNode) -> StubInfo:
     return StubInfo(
         name=node.name,
         qualname=qualname,
-        start_line=_start_line(node),
-        end_line=node.end_lineno or node.lineno,
+        start_line=definition_start(node),
+        end_line=last_line(node),
         def_line=node.lineno,
         column=node.col_offset,
         docstring_start_line=doc.lineno if doc else None,
@@ -299,35 +284,20 @@ def _assigned_names(statement: ast.stmt) -> set[str]:
 
 def _segment(lines: list[str], node: ast.stmt) -> str:
     """Full source lines of a top-level statement, decorators included."""
-    return "\n".join(lines[_start_line(node) - 1 : node.end_lineno or node.lineno])
+    return "\n".join(lines[definition_start(node) - 1 : last_line(node)])
 
 
 def _signature(lines: list[str], node: FunctionNode) -> str:
     """Decorators and the ``def`` header as written, up to its colon, dedented."""
-    header_lines = lines[node.lineno - 1 : node.body[0].lineno]
-    reader = io.StringIO("\n".join(line.expandtabs() for line in header_lines) + "\n").readline
-    depth, end = 0, None
     try:
-        for token in tokenize.generate_tokens(reader):
-            if token.type == tokenize.OP and token.string in "([{":
-                depth += 1
-            elif token.type == tokenize.OP and token.string in ")]}":
-                depth -= 1
-            elif token.type == tokenize.OP and token.string == ":" and depth == 0:
-                end = token.end
-                break
-    except (tokenize.TokenError, SyntaxError):
-        pass
-    if end is None:  # not reachable for code that ast parsed; keep the def line
-        end = (1, len(header_lines[0]))
-    row, column = end
-    header = [line.expandtabs() for line in header_lines[: row - 1]]
-    header.append(header_lines[row - 1].expandtabs()[:column])
-    decorators = [line.expandtabs() for line in lines[_start_line(node) - 1 : node.lineno - 1]]
-    indent = len(header[0]) - len(header[0].lstrip())
-    return "\n".join(
-        line[min(indent, len(line) - len(line.lstrip())) :] for line in decorators + header
-    )
+        row, column = header_colon(lines, node)
+    except ValueError:  # not reachable for code that ast parsed; keep the def line
+        row, column = node.lineno, len(lines[node.lineno - 1])
+    header = [line.expandtabs() for line in lines[definition_start(node) - 1 : row - 1]]
+    header.append(lines[row - 1][: column + 1].expandtabs())
+    def_line = lines[node.lineno - 1].expandtabs()
+    indent = len(def_line) - len(def_line.lstrip())
+    return "\n".join(line[min(indent, len(line) - len(line.lstrip())) :] for line in header)
 
 
 def _helpers(

@@ -16,6 +16,8 @@ import tokenize
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from plansearch.source import DEF_HEADER, FunctionNode, definition_start, matching_bracket
+
 _PYTHON_LANGUAGES = frozenset({"", "python", "py", "python3", "py3"})
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^`\n]*)$")
 _CODE_START = re.compile(
@@ -88,7 +90,8 @@ def extract_code(text: str, entry_point: str | None) -> str | None:
     Python (or unlabelled) fenced blocks are considered, an unterminated last fence too
     (a reply cut short, trimmed back to its last complete top-level statement); without
     fences, the part of the reply that parses as code. Of several blocks defining the
-    function (a top-level ``def``/``async def``) the last wins; imports and helpers it
+    function (a top-level ``def``/``async def``, or a method of a top-level class) the last
+    wins; imports and helpers it
     needs from the other blocks are prepended; demo code (prints, asserts, calls of the
     function, a ``__main__`` block) is removed, imports, helpers and constants are kept.
     A program keeps everything. Blocks that do not parse are used only when no block
@@ -106,8 +109,10 @@ def extract_code(text: str, entry_point: str | None) -> str | None:
         return max((b.text.strip() for b in blocks), key=len, default=None) or None
     defining = [p for p in parsed if _defines(p[1], entry_point)]
     if not defining:
-        pattern = re.compile(rf"^(?:async\s+)?def\s+{re.escape(entry_point)}\s*\(", re.MULTILINE)
-        broken = [b.text.strip() for b in blocks if pattern.search(b.text)]
+        broken = [
+            b.text.strip() for b in blocks
+            if any(header["name"] == entry_point for header in DEF_HEADER.finditer(b.text))
+        ]
         return broken[-1] if broken and not parsed else None
     chosen = defining[-1]
     others = [p for p in parsed if p is not chosen]
@@ -155,47 +160,6 @@ def _fenced_blocks(text: str) -> list[_Block]:
     return blocks
 
 
-def _matching_bracket(text: str, start: int) -> int | None:
-    """Index just past the bracket group opening at `text[start]`, skipping string literals."""
-    depth = 0
-    i = start
-    while i < len(text):
-        char = text[i]
-        if char in "\"'":
-            close = string_literal_end(text, i)
-            if close is None:
-                return None
-            i = close
-            continue
-        if char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-        i += 1
-    return None
-
-
-def string_literal_end(text: str, start: int) -> int | None:
-    """Index just past the string literal opening at `text[start]`; None if unterminated."""
-    quote = text[start]
-    if text.startswith(quote * 3, start):
-        close = text.find(quote * 3, start + 3)
-        return None if close < 0 else close + 3
-    i = start + 1
-    while i < len(text):
-        if text[i] == "\\":
-            i += 2
-        elif text[i] == quote:
-            return i + 1
-        elif text[i] == "\n":
-            return None
-        else:
-            i += 1
-    return None
-
-
 # --------------------------------------------------------------------------- lists
 
 
@@ -226,7 +190,7 @@ def _list_span(region: str) -> tuple[str, bool] | None:
     start = region.find("[")
     if start < 0:
         return None
-    end = _matching_bracket(region, start)
+    end = matching_bracket(region, start, tolerant=True)
     if end is None:
         last = region.rfind("]")
         if last <= start:
@@ -432,10 +396,17 @@ def _looks_like_code(tree: ast.Module) -> bool:
 
 
 def _defines(tree: ast.Module, name: str) -> bool:
-    return any(
-        isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef) and s.name == name
-        for s in tree.body
-    )
+    """Whether the code defines function `name` at top level, or as a method of a top-level
+    class (``class Solution: def name(self, ...)``, which the splice puts in place too)."""
+    for statement in tree.body:
+        if isinstance(statement, FunctionNode) and statement.name == name:
+            return True
+        if isinstance(statement, ast.ClassDef) and any(
+            isinstance(member, FunctionNode) and member.name == name
+            for member in statement.body
+        ):
+            return True
+    return False
 
 
 def _bound_names(statement: ast.stmt) -> set[str]:
@@ -488,9 +459,7 @@ def _with_needed_definitions(
 
 def _statement_source(source: str, statement: ast.stmt) -> str:
     lines = source.split("\n")
-    decorators = getattr(statement, "decorator_list", [])
-    start = min([statement.lineno, *(d.lineno for d in decorators)])
-    return "\n".join(lines[start - 1 : statement.end_lineno])
+    return "\n".join(lines[definition_start(statement) - 1 : statement.end_lineno])
 
 
 def _without_demo_code(source: str, tree: ast.Module, entry_point: str) -> str:

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from plansearch.candidate_testing import CandidateTester
 from plansearch.config import Settings
 from plansearch.events import SearchEvent
-from plansearch.execution.executor import Executor
 from plansearch.problem import Problem
 from plansearch.ranking import Ranking
-from plansearch.store import StoredRun, find_function
+from plansearch.source import relocate_function
+from plansearch.store import StoredRun
 from plansearch.testsources.collect import collect_tests
 from plansearch.types import CandidateRun, TestCase
 
+if TYPE_CHECKING:
+    from plansearch.execution.executor import Executor
+
 
 async def rerun(
-    stored: StoredRun, executor: Executor, *, workspace: Path, settings: Settings
+    stored: StoredRun, executor: Executor, *, workspace: Path | None, settings: Settings
 ) -> tuple[list[TestCase], dict[str, CandidateRun], Ranking]:
     """Collect the stored problem's tests again, run every candidate of the run, re-rank.
 
@@ -45,16 +48,13 @@ def _module_now(stored: StoredRun) -> tuple[Problem, str | None]:
     problem = problem.model_copy(update={"source_path": str(stored.source_file)})
     try:
         source = stored.source_file.read_text(encoding="utf-8")
-        tree = ast.parse(source.removeprefix("\ufeff"))  # the splice keeps a BOM itself
-        node = find_function(tree, problem.qualname or problem.entry_point or "")
-    except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
-        node = None
-    if node is None or node.end_lineno is None:
+    except (OSError, UnicodeDecodeError):
         return problem, stored.module_source
-    start = min([node.lineno, *(decorator.lineno for decorator in node.decorator_list)])
-    return problem.model_copy(
-        update={"stub_start_line": start, "stub_end_line": node.end_lineno}
-    ), source
+    lines = relocate_function(source, problem.qualname or problem.entry_point or "")
+    if lines is None:
+        return problem, stored.module_source
+    start, end = lines
+    return problem.model_copy(update={"stub_start_line": start, "stub_end_line": end}), source
 
 
 def _ignore(event: SearchEvent) -> None:

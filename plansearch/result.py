@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
@@ -34,13 +35,54 @@ class Plan(BaseModel):
     pseudocode: str | None = Field(None, description="Pseudocode the code was written from.")
 
     def headline(self) -> str:
-        """A one-line summary: the first sentence of the sketch the code follows."""
-        text = self.fixed_sketch or self.sketch or ""
-        for line in text.splitlines():
-            line = line.strip().lstrip("#*-> ").strip()
-            if len(line) > 3:
-                return line if len(line) <= 160 else line[:157] + "..."
+        """A one-line summary: the plan's own first idea (the first sentence of the sketch
+        the code follows, past any preamble such as "Here is a sketch:"), else the first
+        observation it combines."""
+        for text in (self.fixed_sketch, self.sketch):
+            idea = first_idea(text or "")
+            if idea:
+                return idea
+        if self.observations:
+            return _clipped(" ".join(self.observations[0].split()))
         return "(no plan: sampled directly)"
+
+
+_LIST_MARK = re.compile(r"^(?:[-*•>#]+|\d+[.)]|step \d+[:.)])\s*", re.IGNORECASE)
+_PREAMBLE = re.compile(
+    r"^(?:here(?:'s| is| are)|sure|certainly|of course|okay|ok\b|let me|let's|below|"
+    r"the following|i will|i'll|great|alright)",
+    re.IGNORECASE,
+)
+
+
+_LABEL = re.compile(
+    r"^(?:approach|idea|key idea|main idea|plan|solution|summary|sketch|fixed sketch|"
+    r"revised sketch|strategy|algorithm|intuition)\s*:\s+(\S.*)$",
+    re.IGNORECASE,
+)
+
+
+def first_idea(text: str) -> str | None:
+    """The first sentence of `text` that says something: list marks, headings, Markdown
+    emphasis and preamble lines ("Here is the fixed sketch:") skipped."""
+    for raw in text.splitlines():
+        if raw.lstrip().startswith("#"):
+            continue  # a heading names a part; it is not the idea
+        line = _LIST_MARK.sub("", raw.strip()).replace("**", "").replace("__", "").strip()
+        labelled = _LABEL.match(line)
+        if labelled:  # "Approach: use a heap" -> "use a heap"
+            line = labelled.group(1)
+        if len(line) <= 3 or line.startswith("```"):
+            continue
+        if line.endswith(":") or (_PREAMBLE.match(line) and len(line) < 60):
+            continue
+        sentence = re.split(r"(?<=[.!?])\s+(?=[A-Z(`])", line, maxsplit=1)[0]
+        return _clipped(sentence)
+    return None
+
+
+def _clipped(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class Candidate(BaseModel):

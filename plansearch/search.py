@@ -1,34 +1,38 @@
-"""One search as a stream of events: the engine's single entry point for front ends.
+"""One search as a stream of events: what front ends translate.
 
-    search = Search(problem, settings, executor=executor, tests=tests)
+    search = await workbench.search(target)       # see `workbench`: it assembles the parts
     async for event in search.events():
         ...                      # render; call search.cancel() to stop early
 
 The last event is always `SearchFinished`, carrying every candidate that finished, the
-outcome of its tests and the ranking.
+outcome of its tests, the ranking, and the id of the stored run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from plansearch import budget
 from plansearch.candidate_testing import CandidateTester
 from plansearch.config import Settings
 from plansearch.context import SearchAborted, SearchContext
 from plansearch.events import SearchEvent, SearchFinished
-from plansearch.execution.executor import Executor
 from plansearch.models.base import Provider
 from plansearch.models.cache import ResponseCache
-from plansearch.models.factory import make_provider
 from plansearch.models.retry import RetryPolicy
 from plansearch.problem import Problem
-from plansearch.result import FinishReason, SearchResult
+from plansearch.result import FinishReason, SearchResult, SearchStats
 from plansearch.strategies import Strategy, make_strategy
+from plansearch.strategies.direct import DirectCandidate
 from plansearch.testsources.generated import generate_tests
 from plansearch.types import TestCase
+
+if TYPE_CHECKING:
+    from plansearch.execution.executor import Executor
 
 FINISH_MESSAGES: dict[FinishReason, str] = {
     FinishReason.COMPLETED: "The search explored its whole tree.",
@@ -46,7 +50,8 @@ class Search:
     """A search of one problem, driven by iterating `events()`; `cancel()` stops it.
 
     With an `executor`, every candidate runs against `tests` (plus model-written tests when
-    `settings.generate_tests` asks for them) as soon as it is written.
+    `settings.generate_tests` asks for them) as soon as it is written. `resources` (what was
+    leased for it) are released when it ends; `save` keeps its result and says under which id.
     """
 
     def __init__(
@@ -54,20 +59,22 @@ class Search:
         problem: Problem,
         settings: Settings,
         *,
-        provider: Provider | None = None,
+        provider: Provider,
         cache: ResponseCache | None = None,
         strategy: Strategy | None = None,
         retry_policy: RetryPolicy | None = None,
         executor: Executor | None = None,
         tests: Sequence[TestCase] = (),
         module_source: str | None = None,
+        resources: contextlib.AsyncExitStack | None = None,
+        save: Callable[[SearchResult], Awaitable[str | None]] | None = None,
     ) -> None:
         self.problem = problem
         self.settings = settings
         self._provider = provider
-        self._owns_provider = provider is None
         self._cache = cache
-        self._owns_cache = cache is None
+        self._resources = resources
+        self._save = save
         self._strategy = strategy or make_strategy(problem, settings)
         self._retry_policy = retry_policy or RetryPolicy(max_retries=settings.max_retries)
         self._executor = executor
@@ -77,6 +84,12 @@ class Search:
         self._task: asyncio.Task[None] | None = None
         self._cancelled_by_user = False
         self.result: SearchResult | None = None
+        self.run_id: str | None = None
+
+    @property
+    def tests(self) -> list[TestCase]:
+        """The trusted tests candidates run against (model-written ones come later)."""
+        return list(self._tests)
 
     def cancel(self) -> None:
         """Stop all in-flight calls and test runs; the search finishes with what it has."""
@@ -86,10 +99,6 @@ class Search:
 
     async def events(self) -> AsyncIterator[SearchEvent]:
         """Run the search, yielding events as they happen; ends with `SearchFinished`."""
-        if self._provider is None:
-            self._provider = make_provider(self.settings)
-        if self._cache is None and self.settings.cache:
-            self._cache = ResponseCache(self.settings.cache_path)
         runner = asyncio.create_task(self._run(self._provider))
         try:
             while True:
@@ -145,6 +154,8 @@ class Search:
         if reason is FinishReason.COMPLETED and ctx.stop_reason is not None:
             reason = ctx.stop_reason
         ctx.stats.wall_seconds = round(time.monotonic() - started, 3)
+        if message is None and not ctx.candidates and reason is not FinishReason.CANCELLED:
+            message = no_candidate_message(ctx.stats, ctx.errors)
         self.result = SearchResult(
             problem=self.problem.entry_point or self.problem.statement.strip().splitlines()[0],
             strategy=self._strategy.name,
@@ -161,7 +172,9 @@ class Search:
             ranking=tester.ranking if tester is not None else None,
             isolation=self._executor.isolation.level if self._executor else None,
         )
-        self._queue.put_nowait(SearchFinished(result=self.result))
+        if self._save is not None:
+            self.run_id = await self._save(self.result)
+        self._queue.put_nowait(SearchFinished(result=self.result, run_id=self.run_id))
 
     def _tester(self, ctx: SearchContext) -> CandidateTester | None:
         if self._executor is None:
@@ -200,6 +213,8 @@ class Search:
         async with asyncio.TaskGroup() as group:
             if tester is not None:
                 group.create_task(self._generate_tests(ctx, tester))
+            if self.settings.direct and self._strategy.name != "repeated":
+                group.create_task(DirectCandidate(self.problem, self.settings).run(ctx))
             group.create_task(self._strategy.run(ctx))
 
     async def _generate_tests(self, ctx: SearchContext, tester: CandidateTester) -> None:
@@ -211,10 +226,23 @@ class Search:
             tester.add_generated(tests)
 
     async def _close(self) -> None:
-        if self._owns_provider and self._provider is not None:
-            await self._provider.aclose()
-        if self._owns_cache and self._cache is not None:
-            self._cache.close()
+        if self._resources is not None:
+            await self._resources.aclose()
+
+
+def no_candidate_message(stats: SearchStats, errors: Sequence[str]) -> str:
+    """Why a search ended without a candidate, and what to look at."""
+    if stats.failed_calls and not stats.calls:
+        first = f": {errors[0]}" if errors else ""
+        return f"No candidate: every model call failed{first}"
+    if stats.parse_failures:
+        replies = "reply" if stats.parse_failures == 1 else "replies"
+        dropped = "branch" if stats.dropped_branches == 1 else "branches"
+        return (f"No candidate: {stats.parse_failures} {replies} could not be parsed, "
+                f"{stats.dropped_branches} {dropped} dropped: the model may not follow the "
+                "format; see the log.")
+    summary = stats.failure_summary()
+    return f"No candidate: {summary}" if summary else "No candidate: the model wrote no program."
 
 
 def _leaves(exc: BaseException) -> Iterator[BaseException]:

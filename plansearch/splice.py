@@ -32,11 +32,17 @@ import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
-from plansearch.parsing import string_literal_end
 from plansearch.problem import Problem
+from plansearch.source import (
+    FunctionNode,
+    definition_start,
+    header_colon,
+    last_line,
+    lsp_lines,
+    lsp_lines_with_breaks,
+)
 from plansearch.types import Program
 
-_Func = ast.FunctionDef | ast.AsyncFunctionDef
 _Helper = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Assign | ast.AnnAssign
 _LONE_CR = re.compile(r"\r(?!\n)")
 _CODING = re.compile(r"^[ \t\f]*#.*?coding[:=]")
@@ -57,7 +63,7 @@ def splice_candidate(module_source: str, problem: Problem, candidate_code: str) 
     if module_source.startswith(_BOM):  # kept first, out of Python's sight
         return _BOM + splice_candidate(module_source[1:], problem, candidate_code)
     module = _parse(module_source, "the module")
-    lines = _split_lines(module_source)
+    lines = lsp_lines_with_breaks(module_source)  # no bare CR: lines end as Python's do
     bodies = [_body(line) for line in lines]
     stub = _locate_stub(module, bodies, problem)
     code = textwrap.dedent(candidate_code.replace("\r\n", "\n").replace("\r", "\n"))
@@ -133,7 +139,7 @@ def module_name_for(path: str | Path) -> str:
 
 @dataclass(frozen=True)
 class _Stub:
-    node: _Func
+    node: FunctionNode
     start: int
     end: int
     indent: str
@@ -168,7 +174,7 @@ class _CandidateSource:
 
     def __init__(self, tree: ast.Module, code: str, unit: str) -> None:
         self.tree = tree
-        self.lines = code.split("\n")
+        self.lines = lsp_lines(code)
         self.frozen = _string_interior_lines(tree)
         self.continued = _continuation_lines(code)
         self.src_unit = _detect_unit(tree, self.lines)
@@ -201,16 +207,16 @@ class _CandidateSource:
 
     def render(self, node: ast.stmt, prefix: str) -> list[str]:
         """A statement with the comments just above it, moved to indentation `prefix`."""
-        start = _stmt_start(node)
+        start = definition_start(node)
         first = _attached_comments_start(self.lines, start, self.frozen)
-        return self.block(first, _end(node), _indent_of(self.text(start)), prefix)
+        return self.block(first, last_line(node), _indent_of(self.text(start)), prefix)
 
 
 def _before_statement(
     module: ast.Module, bodies: list[str], top: ast.stmt, block: list[str], newline: str
 ) -> _Edit:
     """Insert module-level `block` above a top-level statement and the comments on it."""
-    at = _attached_comments_start(bodies, _stmt_start(top), _string_interior_lines(module)) - 1
+    at = _attached_comments_start(bodies, definition_start(top), _string_interior_lines(module)) - 1
     blanks = 0
     while blanks < at and not bodies[at - 1 - blanks].strip():
         blanks += 1
@@ -219,10 +225,10 @@ def _before_statement(
 
 
 def _render_entry(
-    cand: _CandidateSource, entry: _Func, stub: _Stub, nested: list[list[str]]
+    cand: _CandidateSource, entry: FunctionNode, stub: _Stub, nested: list[list[str]]
 ) -> list[str]:
     base = _indent_of(cand.text(entry.lineno))
-    start = _stmt_start(entry)
+    start = definition_start(entry)
     out = cand.block(
         _attached_comments_start(cand.lines, start, cand.frozen), start - 1, base, stub.indent
     )
@@ -230,9 +236,12 @@ def _render_entry(
     stub_decorators = {ast.dump(d) for d in stub.node.decorator_list}
     for dec in entry.decorator_list:
         if ast.dump(dec) not in stub_decorators:
-            out += cand.block(dec.lineno, _end(dec), base, stub.indent)
+            out += cand.block(dec.lineno, last_line(dec), base, stub.indent)
 
-    colon_line, colon_col = _header_colon(cand, entry)
+    try:
+        colon_line, colon_col = header_colon(cand.lines, entry)
+    except ValueError:
+        raise SpliceError(f"cannot find the end of the header of {entry.name}") from None
     keep_header = stub.header_lines is not None and _same_parameters(stub.node, entry)
     if keep_header:  # the user's signature (annotations, defaults, layout) stays as written
         assert stub.header_lines is not None
@@ -245,14 +254,14 @@ def _render_entry(
     if rest and not rest.startswith("#"):
         if not keep_header:
             out.append(cand.line(colon_line, colon_text[: colon_col + 1], base, stub.indent))
-        after = cand.block(colon_line + 1, _end(entry), base, stub.indent)
+        after = cand.block(colon_line + 1, last_line(entry), base, stub.indent)
         body = [stub.body_indent + rest, *after]
         doc_end = 0
     else:
         if not keep_header:
             out.append(cand.line(colon_line, colon_text, base, stub.indent))
-        body = cand.block(colon_line + 1, _end(entry), base, stub.indent)
-        doc_end = _end(entry.body[0]) - colon_line if _has_docstring(entry) else 0
+        body = cand.block(colon_line + 1, last_line(entry), base, stub.indent)
+        doc_end = last_line(entry.body[0]) - colon_line if _has_docstring(entry) else 0
 
     if not _has_docstring(entry) and stub.docstring_lines is not None:
         out += stub.docstring_lines
@@ -272,14 +281,14 @@ def _locate_stub(module: ast.Module, bodies: list[str], problem: Problem) -> _St
         (
             node
             for node in ast.walk(module)
-            if isinstance(node, _Func)
+            if isinstance(node, FunctionNode)
             and node.name == problem.entry_point
-            and _stmt_start(node) == problem.stub_start_line
+            and definition_start(node) == problem.stub_start_line
         ),
         None,
     )
     end = problem.stub_end_line
-    if found is None or end is None or not _end(found) <= end <= len(bodies):
+    if found is None or end is None or not last_line(found) <= end <= len(bodies):
         raise SpliceError(
             f"no function {problem.entry_point} spans lines {problem.stub_start_line}-{end}; "
             "the file changed since the stub was read"
@@ -289,7 +298,7 @@ def _locate_stub(module: ast.Module, bodies: list[str], problem: Problem) -> _St
         top = parents[top]
     assert isinstance(top, ast.stmt)
     parent = parents[found]
-    start = _stmt_start(found)
+    start = definition_start(found)
     indent = _indent_of(bodies[start - 1])
     first = found.body[0]
     unit = ""
@@ -301,7 +310,7 @@ def _locate_stub(module: ast.Module, bodies: list[str], problem: Problem) -> _St
     docstring = None
     if _has_docstring(found):
         if _starts_line(bodies, first):
-            docstring = bodies[first.lineno - 1 : _end(first)]
+            docstring = bodies[first.lineno - 1 : last_line(first)]
         else:
             segment = _segment(bodies, first)
             docstring = [indent + unit + segment[0], *segment[1:]]
@@ -319,36 +328,21 @@ def _locate_stub(module: ast.Module, bodies: list[str], problem: Problem) -> _St
     )
 
 
-def _header_lines(bodies: list[str], node: _Func) -> list[str] | None:
+def _header_lines(bodies: list[str], node: FunctionNode) -> list[str] | None:
     """Lines from `def` through the header's colon, or None when the body shares its line."""
-    depth = 0
-    for number in range(node.lineno, node.body[0].lineno + 1):
-        text = bodies[number - 1]
-        column = node.col_offset if number == node.lineno else 0
-        while column < len(text):
-            char = text[column]
-            if char == "#":
-                break
-            if char in "\"'":
-                close = string_literal_end(text, column)
-                if close is None:
-                    return None  # a multi-line string inside the header: leave it alone
-                column = close
-                continue
-            depth += char in "([{"
-            depth -= char in ")]}"
-            if char == ":" and depth == 0:
-                rest = text[column + 1 :].strip()
-                if rest and not rest.startswith("#"):
-                    return None
-                return bodies[node.lineno - 1 : number]
-            column += 1
-    return None
+    try:
+        line, column = header_colon(bodies, node)
+    except ValueError:  # not reachable for a module that parsed: leave the header alone
+        return None
+    rest = bodies[line - 1][column + 1 :].strip()
+    if rest and not rest.startswith("#"):
+        return None
+    return bodies[node.lineno - 1 : line]
 
 
-def _same_parameters(stub: _Func, candidate: _Func) -> bool:
+def _same_parameters(stub: FunctionNode, candidate: FunctionNode) -> bool:
     """Same kind of def, same parameter names of the same kinds (annotations may differ)."""
-    def shape(node: _Func) -> tuple[object, ...]:
+    def shape(node: FunctionNode) -> tuple[object, ...]:
         params = node.args
         return (
             type(node),
@@ -366,16 +360,16 @@ def _same_parameters(stub: _Func, candidate: _Func) -> bool:
 
 def _find_entry(
     tree: ast.Module, name: str, class_name: str | None
-) -> tuple[_Func, ast.ClassDef | None]:
+) -> tuple[FunctionNode, ast.ClassDef | None]:
     """The candidate's definition of the entry point, and the class holding it, if any."""
     methods = [
         (member, node)
         for node in tree.body
         if isinstance(node, ast.ClassDef)
         for member in node.body
-        if isinstance(member, _Func) and member.name == name
+        if isinstance(member, FunctionNode) and member.name == name
     ]
-    functions = [node for node in tree.body if isinstance(node, _Func) and node.name == name]
+    functions = [node for node in tree.body if isinstance(node, FunctionNode) and node.name == name]
     same_class = [m for m in methods if m[1].name == class_name]
     if class_name is not None and same_class:
         return same_class[-1]
@@ -390,7 +384,7 @@ def _find_entry(
     raise SpliceError(f"the candidate does not define {name}")
 
 
-def _class_members(cls: ast.ClassDef, entry: _Func, stub: _Stub) -> list[ast.stmt]:
+def _class_members(cls: ast.ClassDef, entry: FunctionNode, stub: _Stub) -> list[ast.stmt]:
     """The members of the candidate's class that go beside the method, in order."""
     assert stub.class_node is not None
     existing = _bindings(stub.class_node.body, exclude=stub.node)
@@ -449,7 +443,7 @@ def _names_bound(node: _Helper) -> list[str]:
 
 
 def _name_of(node: ast.stmt) -> str | None:
-    return node.name if isinstance(node, _Func | ast.ClassDef) else None
+    return node.name if isinstance(node, FunctionNode | ast.ClassDef) else None
 
 
 def _missing_imports(tree: ast.Module, module: ast.Module) -> list[str]:
@@ -494,9 +488,9 @@ def _import_block(
     after_imports = False
     for i, node in enumerate(module.body):
         if i == 0 and _is_docstring_expr(node):
-            run_end = _end(node)
+            run_end = last_line(node)
         elif isinstance(node, ast.Import | ast.ImportFrom):
-            run_end = _end(node)
+            run_end = last_line(node)
             after_imports = True
         else:
             break
@@ -535,24 +529,6 @@ def _join(blocks: list[list[str]], gap: int) -> list[str]:
             out += [""] * gap
         out += block
     return out
-
-
-def _header_colon(cand: _CandidateSource, entry: _Func) -> tuple[int, int]:
-    """Line and column of the colon that ends the `def` header."""
-    source = "\n".join(cand.lines[entry.lineno - 1 :]) + "\n"
-    depth = 0
-    started = False
-    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
-        if tok.type == tokenize.NAME and tok.string == "def":
-            started = True
-        elif started and tok.type == tokenize.OP:
-            if tok.string in "([{":
-                depth += 1
-            elif tok.string in ")]}":
-                depth -= 1
-            elif tok.string == ":" and depth == 0:
-                return tok.start[0] + entry.lineno - 1, tok.start[1]
-    raise SpliceError(f"cannot find the end of the header of {entry.name}")
 
 
 def _string_interior_lines(tree: ast.Module) -> set[int]:
@@ -605,7 +581,7 @@ def _attached_comments_start(lines: list[str], start: int, frozen: set[int]) -> 
 def _segment(bodies: list[str], node: ast.stmt | ast.expr) -> list[str]:
     """The source lines of an expression, cut at its columns (which count UTF-8 bytes)."""
     assert node.end_col_offset is not None
-    first, last = node.lineno, _end(node)
+    first, last = node.lineno, last_line(node)
     out = [line.encode() for line in bodies[first - 1 : last]]
     out[-1] = out[-1][: node.end_col_offset]
     out[0] = out[0][node.col_offset :]
@@ -617,7 +593,7 @@ def _starts_line(bodies: list[str], node: ast.stmt) -> bool:
     return not before.strip()
 
 
-def _has_docstring(node: _Func) -> bool:
+def _has_docstring(node: FunctionNode) -> bool:
     return _is_docstring_expr(node.body[0])
 
 
@@ -629,29 +605,8 @@ def _is_docstring_expr(node: ast.stmt) -> bool:
     )
 
 
-def _stmt_start(node: ast.stmt) -> int:
-    """The first line of a statement, decorators included."""
-    if isinstance(node, _Func | ast.ClassDef):
-        return min([node.lineno, *(d.lineno for d in node.decorator_list)])
-    return node.lineno
-
-
-def _end(node: ast.stmt | ast.expr) -> int:
-    assert node.end_lineno is not None
-    return node.end_lineno
-
-
 def _indent_of(line: str) -> str:
     return line[: len(line) - len(line.lstrip(" \t"))]
-
-
-def _split_lines(text: str) -> list[str]:
-    """Lines with their endings; only "\\n" (or "\\r\\n") ends a line, as for Python."""
-    parts = text.split("\n")
-    lines = [part + "\n" for part in parts[:-1]]
-    if parts[-1]:
-        lines.append(parts[-1])
-    return lines
 
 
 def _ending(line: str) -> str:

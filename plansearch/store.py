@@ -31,6 +31,7 @@ from pydantic import ValidationError
 from plansearch.problem import Problem
 from plansearch.ranking import RankedCandidate, Ranking
 from plansearch.result import Candidate, SearchResult
+from plansearch.source import FunctionNode, find_function
 from plansearch.sqlite_wal import enable_wal
 from plansearch.types import CandidateRun, TestCase
 
@@ -38,7 +39,6 @@ SCHEMA_VERSION = 1
 BUSY_TIMEOUT_SECONDS = 10.0
 """How long a write waits for another process's write to finish."""
 
-FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 _Model = TypeVar("_Model", SearchResult, Problem)
 
 _FILE_TEST_KINDS = frozenset({"pytest", "file"})
@@ -142,19 +142,6 @@ def fingerprint_of(module_source: str, qualname: str) -> str | None:
         return None
     node = find_function(tree, qualname)
     return _hash(node) if node is not None else None
-
-
-def find_function(tree: ast.Module, qualname: str) -> FunctionNode | None:
-    """Function `qualname` of a module (the last definition, as Python binds it)."""
-    *classes, name = qualname.split(".")
-    body: list[ast.stmt] = tree.body
-    for class_name in classes:
-        found = [s for s in body if isinstance(s, ast.ClassDef) and s.name == class_name]
-        if not found:
-            return None
-        body = found[-1].body
-    functions = [s for s in body if isinstance(s, FunctionNode) and s.name == name]
-    return functions[-1] if functions else None
 
 
 class RunStore:

@@ -10,17 +10,20 @@ from __future__ import annotations
 import asyncio
 import difflib
 import logging
-import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
+from pygls.workspace import Workspace
 
+from plansearch.applying import function_source, place
 from plansearch.result import Candidate
+from plansearch.source import lsp_lines_with_breaks
 from plansearch.splice import SpliceError, splice_candidate
-from plansearch.store import StoreError
+from plansearch.store import RunStore, StoreError
 
 from .documents import DocumentError, analyse_text, file_name
 from .targets import Target
@@ -36,13 +39,9 @@ from .wire import (
 )
 
 if TYPE_CHECKING:
-    from .searches import SearchJob
-    from .server import PlanSearchServer
+    from .searches import SearchJob, SearchRegistry
 
 logger = logging.getLogger("plansearch_lsp")
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
-"""A line with its ending, as LSP counts lines (not `str.splitlines`, which also breaks at
-form feeds and other separators that Python source may contain)."""
 
 
 @dataclass(frozen=True)
@@ -54,17 +53,35 @@ class _Base:
     new_text: str
 
 
-async def apply(ls: PlanSearchServer, raw: object) -> dict[str, object]:
-    """Handle `plansearch/apply`."""
+@dataclass(frozen=True, kw_only=True)
+class ApplyServices:
+    """What applying a candidate takes from the server (its handlers gather it)."""
+
+    documents: Workspace
+    """The client's documents (pygls's workspace), as they are now."""
+    send_edit: Callable[[types.ApplyWorkspaceEditParams],
+                        Awaitable[types.ApplyWorkspaceEditResult]]
+    """`workspace/applyEdit` to the client."""
+    versioned_edits: bool
+    """The client checks an edit's document version (`takes_versioned_edits`)."""
+    store_for: Callable[[Path | None], RunStore | None]
+    """The run store of a project, where the applied code is recorded for hover."""
+
+
+async def apply(
+    raw: object, searches: SearchRegistry, services: ApplyServices
+) -> dict[str, object]:
+    """Handle `plansearch/apply`: put a candidate of one of the `searches` in place."""
     params = parse_params(ApplyParams, raw, APPLY)
-    job = _job(ls, params.search_id)
-    return (await apply_candidate(ls, job, params.candidate_id, rebase=params.rebase)).dump()
+    job = _job(searches, params.search_id)
+    return (await apply_candidate(services, job, params.candidate_id,
+                                  rebase=params.rebase)).dump()
 
 
-async def preview(ls: PlanSearchServer, raw: object) -> dict[str, object]:
+async def preview(raw: object, searches: SearchRegistry) -> dict[str, object]:
     """Handle `plansearch/preview`: the document before and after, for a diff."""
     params = parse_params(PreviewParams, raw, PREVIEW)
-    job = _job(ls, params.search_id)
+    job = _job(searches, params.search_id)
     candidate = job.candidate(params.candidate_id)
     if candidate is None:
         raise RequestFailed(f"search {job.id} has no candidate {params.candidate_id} yet")
@@ -73,8 +90,8 @@ async def preview(ls: PlanSearchServer, raw: object) -> dict[str, object]:
                          after=base.new_text).dump()
 
 
-def _job(ls: PlanSearchServer, search_id: str) -> SearchJob:
-    job = ls.searches.get(search_id)
+def _job(searches: SearchRegistry, search_id: str) -> SearchJob:
+    job = searches.get(search_id)
     if job is None:
         raise RequestFailed(f"No search {search_id} in this session (searches are kept "
                             "until the server restarts): run the search again.")
@@ -82,26 +99,26 @@ def _job(ls: PlanSearchServer, search_id: str) -> SearchJob:
 
 
 async def apply_candidate(
-    ls: PlanSearchServer, job: SearchJob, candidate_id: str, *, rebase: bool = False
+    services: ApplyServices, job: SearchJob, candidate_id: str, *, rebase: bool = False
 ) -> ApplyResult:
     """Send the edit that puts a candidate in place; say why when it is refused."""
     candidate = _candidate(job, candidate_id)
-    base = _rebased(ls, job, candidate) if rebase else _original(job, candidate)
+    base = _rebased(services.documents, job, candidate) if rebase else _original(job, candidate)
     uri = job.target.uri
-    document = ls.workspace.get_text_document(uri)
-    if not _versioned_edits(ls) and document.version != base.version:
+    document = services.documents.get_text_document(uri)
+    if not services.versioned_edits and document.version != base.version:
         return _refused(job, "the document changed since the search started")
     edit = workspace_edit(uri, base.version, base.text, base.new_text,
-                          versioned=_versioned_edits(ls),
+                          versioned=services.versioned_edits,
                           units=document.position_codec.client_num_units)
     try:
-        reply = await ls.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(
+        reply = await services.send_edit(types.ApplyWorkspaceEditParams(
             edit=edit, label=f"PlanSearch: {job.target.label} ({candidate.id})"))
     except JsonRpcException as error:
         raise RequestFailed(f"the editor could not apply the edit: {error.message}") from None
     if not reply.applied:
         return _refused(job, reply.failure_reason or "the editor refused the edit")
-    await _remember(ls, job, candidate, base.new_text)
+    await _remember(services.store_for(job.workspace), job, candidate, base.new_text)
     logger.info("applied %s of search %s to %s", candidate.id, job.id, file_name(uri))
     return ApplyResult(applied=True)
 
@@ -122,8 +139,8 @@ def workspace_edit(
 def text_edits(old: str, new: str, units: Callable[[str], int]) -> list[types.TextEdit]:
     """Line-level edits (ranges in the original text) from `old` to `new`; `units` counts
     a line's length in the client's position units."""
-    before = _LINE.findall(old)
-    after = _LINE.findall(new)
+    before = lsp_lines_with_breaks(old)
+    after = lsp_lines_with_breaks(new)
     matcher = difflib.SequenceMatcher(a=before, b=after, autojunk=False)
     edits = []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
@@ -159,25 +176,20 @@ def _original(job: SearchJob, candidate: Candidate) -> _Base:
                  _new_text(target.source, target, candidate.code))
 
 
-def _rebased(ls: PlanSearchServer, job: SearchJob, candidate: Candidate) -> _Base:
+def _rebased(documents: Workspace, job: SearchJob, candidate: Candidate) -> _Base:
     """The edit against the document as it is now, the function found there again."""
     target = job.target
     qualname = target.qualname
     if qualname is None or target.source != target.document_text:
         raise RequestFailed("a candidate written from a selected statement can only go where "
                             "the search started: run the search again")
-    document = ls.workspace.get_text_document(target.uri)
+    document = documents.get_text_document(target.uri)
     try:
         analysis = analyse_text(document.source, file_name(target.uri))
     except DocumentError as error:
         raise RequestFailed(str(error)) from None
-    span = next((f for f in analysis.functions if f.qualname == qualname), None)
-    if span is None:
-        raise RequestFailed(f"{qualname} is no longer in {file_name(target.uri)}")
-    problem = target.problem.model_copy(
-        update={"stub_start_line": span.start_line, "stub_end_line": span.end_line})
     try:
-        new_text = splice_candidate(analysis.text, problem, candidate.code)
+        new_text = place(candidate.code, target.problem, analysis.text)
     except SpliceError as error:
         raise RequestFailed(f"cannot put {candidate.id} in place: {error}") from None
     return _Base(analysis.text, document.version, new_text)
@@ -185,7 +197,7 @@ def _rebased(ls: PlanSearchServer, job: SearchJob, candidate: Candidate) -> _Bas
 
 def _new_text(source: str, target: Target, code: str) -> str:
     if target.insert_after is not None:  # a program written from a statement
-        lines = _LINE.findall(source)
+        lines = lsp_lines_with_breaks(source)
         at = target.insert_after
         newline = "\r\n" if "\r\n" in source else "\n"
         head = "".join(lines[:at])
@@ -206,23 +218,26 @@ def _refused(job: SearchJob, reason: str) -> ApplyResult:
 
 
 async def _remember(
-    ls: PlanSearchServer, job: SearchJob, candidate: Candidate, new_text: str
+    store: RunStore | None, job: SearchJob, candidate: Candidate, new_text: str
 ) -> None:
-    """Record the function as written, so hover finds it even if the splice changed it."""
-    store = ls.store_for(job.workspace)
+    """Record the function as written in `store`, so hover finds it even if the splice
+    changed it."""
     qualname = job.target.qualname
     if store is None or job.run_id is None or qualname is None:
         return
+    written = function_source(new_text, qualname)
+    if written is None:
+        logger.warning("hover may not recognise the applied code: %s is not in the new text",
+                       qualname)
+        return
     try:
-        analysis = analyse_text(new_text, file_name(job.target.uri))
-        span = next(f for f in analysis.functions if f.qualname == qualname)
-        await asyncio.to_thread(store.record_applied, job.run_id, candidate.id,
-                                analysis.source_of(span))
-    except (DocumentError, StopIteration, StoreError) as error:
+        await asyncio.to_thread(store.record_applied, job.run_id, candidate.id, written)
+    except StoreError as error:
         logger.warning("hover may not recognise the applied code: %s", error)
 
 
-def _versioned_edits(ls: PlanSearchServer) -> bool:
-    workspace = ls.client_capabilities.workspace
+def takes_versioned_edits(capabilities: types.ClientCapabilities) -> bool:
+    """Whether the client's workspace edits carry document versions it checks."""
+    workspace = capabilities.workspace
     edit = workspace.workspace_edit if workspace else None
     return bool(edit and edit.document_changes)

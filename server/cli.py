@@ -89,7 +89,9 @@ def _serve_stdio(server: PlanSearchServer) -> None:
     server.watch_editor_process = True  # the editor started this server: it ends with it
 
     async def serve() -> None:
-        await server.serve(_Input(sys.stdin.fileno()))
+        reader = _Input(sys.stdin.fileno())
+        reader.start()
+        await server.serve(reader)
 
     asyncio.run(serve())
 
@@ -98,7 +100,8 @@ class _Input:
     """The client's messages on standard input, read by a daemon thread with plain `os.read`:
     the server can stop reading and exit while a read waits (pygls's reader reads in a
     thread that an exit joins, through a buffered file that a daemon thread must not hold
-    at exit). It reads ahead at most `_READ_AHEAD` bytes, more only while a read waits."""
+    at exit). It reads ahead at most `_READ_AHEAD` bytes, more only while a read waits.
+    Made on the loop that reads; reading starts with `start`."""
 
     def __init__(self, fd: int) -> None:
         self._loop = asyncio.get_running_loop()
@@ -106,8 +109,12 @@ class _Input:
         self._room = threading.Condition()
         self._ahead = 0
         self._waiting = 0
-        threading.Thread(target=self._pump, args=(fd,), name="plansearch-stdin",
-                         daemon=True).start()
+        self._pumping = threading.Thread(target=self._pump, args=(fd,), name="plansearch-stdin",
+                                         daemon=True)
+
+    def start(self) -> None:
+        """Start reading standard input, in a daemon thread."""
+        self._pumping.start()
 
     async def readline(self) -> bytes:
         return await self._read(self._stream.readline())

@@ -7,28 +7,33 @@ disk, so it stays fast while searches run.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from lsprotocol import types
+from pygls.workspace import Workspace
 
-from .documents import DocumentError, columns, selection_at
-
-if TYPE_CHECKING:
-    from .server import PlanSearchServer
+from .documents import DocumentCache, DocumentError, columns, selection_at
 
 KIND = "refactor.rewrite.plansearch"
 TITLE = "Generate via PlanSearch"
 
 
 def code_actions(
-    ls: PlanSearchServer, params: types.CodeActionParams
+    documents: Workspace,
+    analyses: DocumentCache,
+    params: types.CodeActionParams,
+    *,
+    command: str,
+    shows_disabled: bool,
 ) -> list[types.CodeAction] | None:
-    """The action for the range, if it is in a stub or selects a statement."""
+    """The action for the range of `params` (in one of the client's `documents`, parsed
+    with `analyses`), if it is in a stub or selects a statement; it runs `command`. A stub
+    without a docstring gets a disabled action when the client `shows_disabled` ones (see
+    `shows_disabled_actions`), else none."""
     if not _kind_wanted(params.context.only):
         return None
-    document = ls.workspace.get_text_document(params.text_document.uri)
+    document = documents.get_text_document(params.text_document.uri)
     try:
-        analysis = ls.documents.analyse(document)
+        analysis = analyses.analyse(document)
     except (DocumentError, OSError):
         return None
     codec = document.position_codec
@@ -39,7 +44,7 @@ def code_actions(
         return None
     title = TITLE if selection.stub is not None else f"{TITLE} from the selection"
     if selection.stub is not None and selection.stub.docstring_start_line is None:
-        if not _shows_disabled(ls):
+        if not shows_disabled:
             return None
         reason = f"Write a docstring saying what {selection.stub.name} should do first."
         return [types.CodeAction(title=title, kind=KIND,
@@ -48,13 +53,13 @@ def code_actions(
         "textDocument": {"uri": params.text_document.uri},
         "range": {"start": _position(start), "end": _position(end)},
     }
-    command = types.Command(title=title, command=ls.options.server.code_action_command,
-                            arguments=[argument])
-    return [types.CodeAction(title=title, kind=KIND, command=command)]
+    run = types.Command(title=title, command=command, arguments=[argument])
+    return [types.CodeAction(title=title, kind=KIND, command=run)]
 
 
-def _shows_disabled(ls: PlanSearchServer) -> bool:
-    document = ls.client_capabilities.text_document
+def shows_disabled_actions(capabilities: types.ClientCapabilities) -> bool:
+    """Whether the client shows disabled code actions (with the reason)."""
+    document = capabilities.text_document
     action = document.code_action if document else None
     return bool(action and action.disabled_support)
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ast
 import itertools
-import re
 import stat
 import textwrap
 from collections import OrderedDict
@@ -23,14 +22,19 @@ from pygls.workspace import PositionCodec, TextDocument
 
 from plansearch.extract import StubInfo, find_stubs
 from plansearch.problem import ProblemError
+from plansearch.source import (
+    LINE_BREAK,
+    FunctionNode,
+    definition_start,
+    last_line,
+    lsp_lines,
+    walk_functions,
+)
 
 MAX_DOCUMENT_CHARS = 1_000_000
 """Larger documents are not analysed (a parse would stall every request behind it)."""
 _CACHED_DOCUMENTS = 16
 _MIN_STATEMENT_WORDS = 3
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
-"""What ends a line, for LSP and for Python alike (not `str.splitlines`, which also breaks
-at form feeds, U+2028 and other characters that may be in a line of Python source)."""
 
 
 class DocumentError(Exception):
@@ -175,10 +179,10 @@ def analyse_text(text: str, name: str) -> Analysis:
         raise DocumentError(f"{name} cannot be parsed: {error}") from None
     return Analysis(
         text=text,
-        lines=_LINE_BREAK.split(text),
+        lines=lsp_lines(text),
         stubs=stubs,
-        functions=list(_functions(tree.body, "")),
-        top_level=[_span(node, "") for node in tree.body],
+        functions=[_span(node, qualname) for qualname, node in walk_functions(tree, nested=True)],
+        top_level=[_span(node, getattr(node, "name", "")) for node in tree.body],
     )
 
 
@@ -267,14 +271,14 @@ def apply_change(
         return change.text
     first, second = change.range.start, change.range.end
     lines = max(first.line, second.line) + 2
-    starts = [0, *(m.end() for m in itertools.islice(_LINE_BREAK.finditer(text), lines))]
+    starts = [0, *(m.end() for m in itertools.islice(LINE_BREAK.finditer(text), lines))]
 
     def offset(position: types.Position) -> int:
         if position.line >= len(starts):
             return len(text)
         start = starts[position.line]
         end = starts[position.line + 1] if position.line + 1 < len(starts) else len(text)
-        line = _LINE_BREAK.sub("", text[start:end])
+        line = LINE_BREAK.sub("", text[start:end])
         return start + index_in_line(line, position.character, units)
 
     low, high = sorted((offset(first), offset(second)))
@@ -291,29 +295,13 @@ def _slice(lines: list[str], start: tuple[int, int], end: tuple[int, int]) -> st
     return "\n".join(picked)
 
 
-def _functions(body: list[ast.stmt], prefix: str) -> list[Span]:
-    spans: list[Span] = []
-    for node in body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            spans.append(_span(node, prefix))
-            spans += _functions(node.body, f"{prefix}{node.name}.<locals>.")
-        elif isinstance(node, ast.ClassDef):
-            spans += _functions(node.body, f"{prefix}{node.name}.")
-    return spans
-
-
-def _span(node: ast.stmt, prefix: str) -> Span:
-    decorators: list[ast.expr] = getattr(node, "decorator_list", [])
-    end = node.end_lineno or node.lineno
+def _span(node: ast.stmt, qualname: str) -> Span:
+    end = last_line(node)
     header_end = end
-    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+    if isinstance(node, FunctionNode):
         header_end = max(node.lineno, node.body[0].lineno - 1)
-    return Span(
-        qualname=prefix + getattr(node, "name", ""),
-        start_line=min([node.lineno, *(d.lineno for d in decorators)]),
-        end_line=end,
-        header_end_line=header_end,
-    )
+    return Span(qualname=qualname, start_line=definition_start(node), end_line=end,
+                header_end_line=header_end)
 
 
 def file_name(uri: str) -> str:

@@ -8,35 +8,43 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from lsprotocol import types
+from pygls.workspace import TextDocument, Workspace
 
 from plansearch.ranking import RankedCandidate
-from plansearch.store import StoredCandidate, StoreError
+from plansearch.store import RunStore, StoredCandidate, StoreError
 from plansearch.types import TestStatus
 
-from .documents import DocumentError
-
-if TYPE_CHECKING:
-    from .server import PlanSearchServer
+from .documents import DocumentCache, DocumentError
 
 logger = logging.getLogger("plansearch_lsp")
 MAX_TEST_ROWS = 20
 _MARKS = {TestStatus.PASS: "✓"}
 
 
-def hover(ls: PlanSearchServer, params: types.HoverParams) -> types.Hover | None:
-    """The plan of the function whose header is under the cursor, if a search wrote it."""
-    document = ls.workspace.get_text_document(params.text_document.uri)
+def hover(
+    documents: Workspace,
+    analyses: DocumentCache,
+    params: types.HoverParams,
+    *,
+    store_of: Callable[[TextDocument], RunStore | None],
+    markdown: bool,
+) -> types.Hover | None:
+    """The plan of the function whose header is under the cursor (in one of the client's
+    `documents`, parsed with `analyses`), if a search wrote it: looked up in the run store
+    of the document's project (`store_of`, None when there is none), as Markdown or plain
+    text (see `wants_markdown`)."""
+    document = documents.get_text_document(params.text_document.uri)
     try:
-        analysis = ls.documents.analyse(document)
+        analysis = analyses.analyse(document)
     except (DocumentError, OSError):
         return None
     span = analysis.function_at(params.position.line + 1)
     if span is None:
         return None
-    store = ls.store_for(ls.workspace_for(ls.path_of(document)), create=False)
+    store = store_of(document)
     if store is None:
         return None
     try:
@@ -46,7 +54,6 @@ def hover(ls: PlanSearchServer, params: types.HoverParams) -> types.Hover | None
         return None
     if found is None:
         return None
-    markdown = _wants_markdown(ls)
     return types.Hover(
         contents=types.MarkupContent(
             kind=types.MarkupKind.Markdown if markdown else types.MarkupKind.PlainText,
@@ -164,8 +171,9 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")[:120]
 
 
-def _wants_markdown(ls: PlanSearchServer) -> bool:
-    document = ls.client_capabilities.text_document
+def wants_markdown(capabilities: types.ClientCapabilities) -> bool:
+    """Whether the client shows hovers written in Markdown."""
+    document = capabilities.text_document
     hover = document.hover if document else None
     formats = hover.content_format if hover else None
     return bool(formats) and types.MarkupKind.Markdown in (formats or [])

@@ -13,7 +13,7 @@ import platformdirs
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
-from plansearch.config import KEY_ENV_VARS
+from plansearch.models.registry import key_env_vars
 
 from .secrets import KeyStore, Redactor
 from .wire import RequestFailed
@@ -84,7 +84,7 @@ def configure(
     warnings and up; everything at debug level) to the file; every key is scrubbed, also
     from handlers already there."""
     env_keys = [os.environ.get(name, "")
-                for name in (*KEY_ENV_VARS.values(), "PLANSEARCH_API_KEY")]
+                for name in (*key_env_vars(), "PLANSEARCH_API_KEY")]
     redactor = Redactor(keys, env_keys)
     level = log_level()
     libraries = logging.DEBUG if level == logging.DEBUG else logging.WARNING

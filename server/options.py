@@ -1,8 +1,9 @@
 """The server's settings: the client's `plansearch` section, checked key by key.
 
-The keys are camelCase names of `plansearch.config.Settings` fields (declared there once,
-with their meaning) plus a few that only the server has. A value that does not validate is
-reported and replaced by the default; it never stops the server.
+The keys are the camelCase names of the `plansearch.config.Settings` fields an editor may set
+(declared there once, with their meaning and scope) plus the server's own `ServerOptions`.
+A value that does not validate is reported and replaced by the default; it never stops the
+server.
 """
 
 from __future__ import annotations
@@ -12,23 +13,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, get_type_hints
 
 from pydantic import Field, TypeAdapter, ValidationError
 
-from plansearch.config import Settings
+from plansearch.config import Expose, Settings, camel_case, declared_settings
 
-SETTING_FIELDS = (
-    "provider", "model", "base_url", "strategy", "budget", "concurrency", "max_calls",
-    "max_output_tokens", "max_candidates", "deadline", "timeout", "max_retries", "cache",
-    "run_tests", "workspace_tests", "tests_file", "generate_tests", "stop_when_passing",
-    "test_timeout", "candidate_timeout", "memory_mb", "isolation",
-)
+SETTING_FIELDS = tuple(s.name for s in declared_settings() if s.expose.editor is not None)
 """`Settings` fields a client may set (the key is never one of them)."""
 
-OVERRIDE_FIELDS = (
-    "strategy", "budget", "max_calls", "max_output_tokens", "max_candidates", "deadline",
-)
+OVERRIDE_FIELDS = tuple(s.name for s in declared_settings() if s.expose.per_request)
 """`Settings` fields one `plansearch/generate` request may override."""
 
 DEFAULT_COMMAND = "plansearch.generate"
@@ -36,22 +30,25 @@ DEFAULT_COMMAND = "plansearch.generate"
 
 @dataclass(frozen=True)
 class ServerOptions:
-    """Settings of the server itself, beside the search settings."""
+    """Settings of the server itself, beside the search settings. A field's `Expose` gives
+    its scope in an editor's settings, as `Settings` fields do."""
 
-    store_path: Path | None = None
-    """The run store's SQLite file; default `.plansearch/runs.sqlite3` in the project."""
-    watch_tests: bool = True
-    """Re-rank stored runs when a test file they used changes."""
-    code_action_command: str = DEFAULT_COMMAND
+    store_path: Path | None = field(default=None, metadata={
+        "expose": Expose(editor="machine-overridable"),
+        "doc": "The run store's SQLite file (default `.plansearch/runs.sqlite3` in the "
+               "file's project folder, found as `plansearch solve` finds it).",
+    })  # fmt: skip
+    watch_tests: bool = field(default=True, metadata={
+        "expose": Expose(editor="window"),
+        "doc": "Re-rank stored runs when a test file they used changes.",
+    })  # fmt: skip
+    code_action_command: Annotated[str, Field(min_length=1)] = DEFAULT_COMMAND
     """The command a code action runs: the server's own `plansearch.generate` (search,
-    then a menu of candidates), or a client-side command an editor extension registers."""
+    then a menu of candidates), or a client-side command an editor extension registers.
+    Not a person's setting: an extension sends it itself."""
 
 
-_SERVER_FIELDS: dict[str, Any] = {
-    "store_path": Path,
-    "watch_tests": bool,
-    "code_action_command": Annotated[str, Field(min_length=1)],
-}
+_SERVER_FIELDS: dict[str, Any] = get_type_hints(ServerOptions, include_extras=True)
 
 
 @dataclass(frozen=True)
@@ -65,12 +62,6 @@ class Options:
 def snake_case(key: str) -> str:
     """``maxCalls`` -> ``max_calls`` (snake_case keys pass through)."""
     return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", key).lower()
-
-
-def camel_case(name: str) -> str:
-    """``max_calls`` -> ``maxCalls``."""
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
 
 
 def parse_options(raw: object) -> tuple[Options, list[str]]:

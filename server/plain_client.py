@@ -7,17 +7,14 @@ It runs the search with progress, offers the ranked candidates with
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
 from . import searches
-from .apply import apply_candidate
+from .apply import ApplyServices, apply_candidate
 from .wire import GenerateParams, GenerateResult, parse_params
-
-if TYPE_CHECKING:
-    from .server import PlanSearchServer
 
 logger = logging.getLogger("plansearch_lsp")
 COMMAND = "plansearch.generate"
@@ -26,39 +23,51 @@ _TITLE_LENGTH = 90
 APPLY_AGAIN = "Apply to the current text"
 
 
-async def generate_command(ls: PlanSearchServer, *args: object) -> dict[str, object] | None:
-    """Search, offer the candidates, apply the choice; returns the search's result."""
+Ask = Callable[[types.ShowMessageRequestParams], Awaitable[types.MessageActionItem | None]]
+"""`window/showMessageRequest`: the action the user picked, or None."""
+
+
+async def generate_command(
+    args: tuple[object, ...],
+    *,
+    searching: searches.SearchServices,
+    applying: ApplyServices,
+    show: Callable[[types.ShowMessageParams], None],
+    ask: Ask,
+) -> dict[str, object] | None:
+    """Search, offer the candidates (`ask`), apply the choice; returns the search's result.
+    What went wrong is told with `show`."""
     try:
         params = parse_params(GenerateParams, args[0] if args else None, COMMAND)
-        job = await searches.begin(ls, params)
+        job = await searches.begin(searching, params)
         job.show_progress(None)
         outcome = await job.outcome()
     except JsonRpcException as error:
-        _show(ls, types.MessageType.Error, f"PlanSearch: {error.message}")
+        show(_message(types.MessageType.Error, f"PlanSearch: {error.message}"))
         raise
     if not outcome.candidates:
-        _show(ls, types.MessageType.Warning,
-              f"PlanSearch found no candidates for {outcome.target}: {outcome.message}")
+        show(_message(types.MessageType.Warning,
+                      f"PlanSearch found no candidates for {outcome.target}: {outcome.message}"))
         return outcome.dump()
-    chosen = await _choose(ls, outcome)
+    chosen = await _choose(ask, outcome)
     if chosen is None:
         return outcome.dump()
-    result = await apply_candidate(ls, job, chosen)
+    result = await apply_candidate(applying, job, chosen)
     if not result.applied and result.can_rebase:
-        again = await ls.window_show_message_request_async(types.ShowMessageRequestParams(
+        again = await ask(types.ShowMessageRequestParams(
             type=types.MessageType.Warning,
             message=f"The candidate was not applied: {result.reason}.",
             actions=[types.MessageActionItem(title=APPLY_AGAIN)]))
         if again is None or again.title != APPLY_AGAIN:
             return outcome.dump()  # the user was told, and declined
-        result = await apply_candidate(ls, job, chosen, rebase=True)
+        result = await apply_candidate(applying, job, chosen, rebase=True)
     if not result.applied:
-        _show(ls, types.MessageType.Warning,
-              f"PlanSearch: the candidate was not applied: {result.reason}.")
+        show(_message(types.MessageType.Warning,
+                      f"PlanSearch: the candidate was not applied: {result.reason}."))
     return outcome.dump()
 
 
-async def _choose(ls: PlanSearchServer, outcome: GenerateResult) -> str | None:
+async def _choose(ask: Ask, outcome: GenerateResult) -> str | None:
     """The id of the candidate the user picks, or None."""
     titles: dict[str, str] = {}
     for position, item in enumerate(outcome.candidates[:MAX_CHOICES], start=1):
@@ -70,11 +79,11 @@ async def _choose(ls: PlanSearchServer, outcome: GenerateResult) -> str | None:
     message = (f"PlanSearch: {len(outcome.candidates)} candidates for {outcome.target} "
                f"({outcome.finish_reason}). Choose one to apply"
                + (f" (the best {shown} are listed):" if shown < len(outcome.candidates) else ":"))
-    answer = await ls.window_show_message_request_async(types.ShowMessageRequestParams(
+    answer = await ask(types.ShowMessageRequestParams(
         type=types.MessageType.Info, message=message,
         actions=[types.MessageActionItem(title=title) for title in titles]))
     return titles.get(answer.title) if answer is not None else None
 
 
-def _show(ls: PlanSearchServer, kind: types.MessageType, message: str) -> None:
-    ls.window_show_message(types.ShowMessageParams(type=kind, message=message))
+def _message(kind: types.MessageType, message: str) -> types.ShowMessageParams:
+    return types.ShowMessageParams(type=kind, message=message)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
-from pygls.lsp.server import LanguageServer
+from pygls.progress import Progress
 
 from plansearch.events import (
     CallFinished,
@@ -67,11 +67,14 @@ class Counts:
 
 
 class ProgressReporter:
-    """Reports one search's progress once it has a token."""
+    """Reports one search's progress once it has a token, through `progress` (pygls's
+    work-done progress of the connection); `create_tokens`: the client accepts tokens the
+    server creates (see `creates_tokens`)."""
 
-    def __init__(self, ls: LanguageServer, title: str) -> None:
-        self._ls = ls
+    def __init__(self, progress: Progress, title: str, *, create_tokens: bool) -> None:
+        self._progress = progress
         self._title = title
+        self._create_tokens = create_tokens
         self.counts = Counts()
         self.token: ProgressToken | None = None
         self._sent = ""
@@ -82,10 +85,10 @@ class ProgressReporter:
         """Begin reporting on the client's `token`, or on `server_token` created now when
         the client supports that. Cancelling this await leaves the search running."""
         if token is None:
-            if not _supports_progress(self._ls):
+            if not self._create_tokens:
                 return
             try:
-                await self._ls.work_done_progress.create_async(server_token)
+                await self._progress.create_async(server_token)
             except JsonRpcException as error:
                 logger.info("no progress shown: the client refused a token (%s)", error)
                 return
@@ -93,7 +96,7 @@ class ProgressReporter:
         if self._ended:
             return
         self.token = token
-        self._ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(
+        self._progress.begin(token, types.WorkDoneProgressBegin(
             title=self._title, message=self.counts.message(), cancellable=True))
         self._sent = self.counts.message()
         self._last = time.monotonic()
@@ -105,7 +108,7 @@ class ProgressReporter:
         message = self.counts.message()
         now = time.monotonic()
         if message != self._sent and (urgent or now - self._last >= _MIN_INTERVAL):
-            self._ls.work_done_progress.report(self.token, types.WorkDoneProgressReport(
+            self._progress.report(self.token, types.WorkDoneProgressReport(
                 message=message, cancellable=True))
             self._sent, self._last = message, now
 
@@ -117,12 +120,14 @@ class ProgressReporter:
         if self.token is None:
             return
         if self.counts.message() != self._sent:
-            self._ls.work_done_progress.report(self.token, types.WorkDoneProgressReport(
+            self._progress.report(self.token, types.WorkDoneProgressReport(
                 message=self.counts.message()))
-        self._ls.work_done_progress.end(self.token, types.WorkDoneProgressEnd(message=message))
-        self._ls.work_done_progress.tokens.pop(self.token, None)
+        self._progress.end(self.token, types.WorkDoneProgressEnd(message=message))
+        self._progress.tokens.pop(self.token, None)
 
 
-def _supports_progress(ls: LanguageServer) -> bool:
-    window = ls.client_capabilities.window
+def creates_tokens(capabilities: types.ClientCapabilities) -> bool:
+    """Whether the client accepts progress tokens the server creates
+    (`window/workDoneProgress/create`)."""
+    window = capabilities.window
     return bool(window and window.work_done_progress)

@@ -1,8 +1,9 @@
 """Running searches: `plansearch/generate`, with progress, partial results and cancellation.
 
-A search runs on the engine's loop (`engine.py`), watched by a task of its own on the LSP
-loop (a `SearchJob`), so the request that started it can be cancelled (`$/cancelRequest`)
-without losing what finished: cancelling the request, or the progress
+A search runs on the engine's loop (`engine.py`), made by the workbench, and is watched by a
+task of its own on the LSP loop (a `SearchJob`) that translates its events into progress and
+partial results, so the request that started it can be cancelled (`$/cancelRequest`) without
+losing what finished: cancelling the request, or the progress
 (`window/workDoneProgress/cancel`), stops the search, and the request still answers with the
 candidates that were ready, ranked, with `finishReason: "cancelled"`.
 """
@@ -15,29 +16,29 @@ import logging
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lsprotocol import types
 from pydantic import ValidationError
+from pygls.progress import Progress
+from pygls.workspace import Workspace
 
-from plansearch.config import Settings
 from plansearch.events import CandidateReady, CandidateTested, SearchEvent
-from plansearch.execution.executor import Executor, ExecutorError
-from plansearch.execution.sandbox import SandboxUnavailable
-from plansearch.models.base import Provider
+from plansearch.execution.errors import ExecutorError, SandboxUnavailable
+from plansearch.models.cache import CacheError
 from plansearch.models.errors import MissingKeyError, ModelError
-from plansearch.models.factory import make_provider
 from plansearch.problem import ProblemError
 from plansearch.result import Candidate, SearchResult
 from plansearch.search import Search
-from plansearch.store import StoreError
-from plansearch.testsources.collect import collect_tests
-from plansearch.types import TestCase
+from plansearch.workbench import Target as SearchTarget
+from plansearch.workbench import Workbench
 
-from .documents import DocumentError, columns, file_name
-from .options import OVERRIDE_FIELDS, parse_overrides
+from .documents import DocumentCache, DocumentError, columns, file_name
+from .engine import EngineThread
+from .options import parse_overrides
 from .progress import ProgressReporter
 from .targets import Target, TargetError, resolve
 from .wire import (
@@ -52,10 +53,7 @@ from .wire import (
     parse_params,
     ranked_items,
 )
-
-if TYPE_CHECKING:
-    from .engine import EngineThread
-    from .server import PlanSearchServer
+from .wording import editor_words
 
 logger = logging.getLogger("plansearch_lsp")
 _KEPT_SEARCHES = 32
@@ -66,28 +64,44 @@ _SETTINGS_WAIT = 10.0
 
 class SearchJob:
     """One search of one target: a task on the LSP loop that waits for the search on the
-    engine loop."""
+    engine loop and translates its events.
+
+    The `workbench` makes the search on the `engine` loop; the job reports on `progress`
+    and sends each candidate with `send_partial` (None: the client wants no partial
+    results). Nothing runs until `start`."""
 
     def __init__(
-        self, ls: PlanSearchServer, target: Target, settings: Settings, provider: Provider,
-        workspace: Path | None, partial_token: ProgressToken | None,
+        self,
+        target: Target,
+        overrides: dict[str, Any],
+        workspace: Path | None,
+        *,
+        engine: EngineThread,
+        workbench: Workbench,
+        progress: ProgressReporter,
+        send_partial: Callable[[PartialResult], None] | None,
     ) -> None:
         self.id = uuid.uuid4().hex[:12]
         self.target = target
-        self.settings = settings
         self.workspace = workspace
         self.started = time.monotonic()
-        self.progress = ProgressReporter(ls, f"PlanSearch: {target.label}")
+        self.progress = progress
         self.result: SearchResult | None = None
         self.run_id: str | None = None
-        self._ls = ls
-        self._partial_token = partial_token
+        self.task: asyncio.Task[GenerateResult] | None = None
+        self._engine = engine
+        self._workbench = workbench
+        self._send_partial = send_partial
+        self._overrides = overrides
         self._search: Search | None = None
         self._candidates: dict[str, Candidate] = {}
         self._opening: asyncio.Task[None] | None = None
         self._cancelled = False
-        self.task: asyncio.Task[GenerateResult] = asyncio.get_running_loop().create_task(
-            self._run(provider))
+
+    def start(self) -> asyncio.Task[GenerateResult]:
+        """Start the search (on the engine loop) and this job's watch of it."""
+        self.task = asyncio.get_running_loop().create_task(self._run())
+        return self.task
 
     def candidate(self, candidate_id: str) -> Candidate | None:
         """A candidate of this search: of its result, or streamed so far while it runs."""
@@ -108,11 +122,12 @@ class SearchJob:
     def cancel(self) -> None:
         """Stop the search; it finishes with what it has."""
         self._cancelled = True
-        self._ls.engine.call(self._cancel_on_engine)
+        self._engine.call(self._cancel_on_engine)
 
     async def outcome(self) -> GenerateResult:
         """Wait for the end; if the waiting is cancelled, cancel the search and still
         return what it kept."""
+        assert self.task is not None, "the job was not started"
         try:
             return await asyncio.shield(self.task)
         except asyncio.CancelledError:
@@ -122,14 +137,12 @@ class SearchJob:
             self.cancel()
             return await self.task
 
-    async def _run(self, provider: Provider) -> GenerateResult:
-        """The search runs on the engine's loop; this waits, then saves and sums up. The job
-        is kept for `plansearch/apply` after this: it keeps the result, not the provider or
-        the search's working state."""
+    async def _run(self) -> GenerateResult:
+        """The search runs on the engine's loop; this waits and sums up. The job is kept
+        for `plansearch/apply` after this: it keeps the result, not the search."""
         try:
             home = asyncio.get_running_loop()
-            self.result = await self._ls.engine.run(self._search_on_engine(home, provider))
-            self.run_id = await self._save(self.result)
+            self.result = await self._engine.run(self._search_on_engine(home))
         except RequestFailed as error:
             self.progress.end(f"failed: {error.message}")
             raise
@@ -141,31 +154,33 @@ class SearchJob:
             if self._opening is not None:
                 self._opening.cancel()  # a token the client has not granted yet: unneeded
             self._candidates.clear()
-            await self._ls.searches.providers.release(provider, self._ls.engine)
         summary = _summary(self.result)
         self.progress.end(summary)
         logger.info("search %s ended: %s%s", self.id, summary,
                     f": {self.result.message}" if self.result.errors else "")
         return self.summary()
 
-    async def _search_on_engine(
-        self, home: asyncio.AbstractEventLoop, provider: Provider
-    ) -> SearchResult:
-        """On the engine loop: collect the tests, search, relay every event `home`."""
+    async def _search_on_engine(self, home: asyncio.AbstractEventLoop) -> SearchResult:
+        """On the engine loop: the workbench's search, every event relayed `home`."""
+        target = SearchTarget(
+            self.target.problem,
+            module_source=self.target.source,
+            workspace=self.workspace,
+            document_uri=self.target.uri,
+        )
+        with _as_request_failure():
+            search = await self._workbench.search(target, self._overrides)
+        self._search = search
         try:
-            tests = await self._tests()
-            async with self._executor(tests) as executor:
-                search = Search(self.target.problem, self.settings, provider=provider,
-                                executor=executor, tests=tests,
-                                module_source=self.target.source)
-                self._search = search
-                if self._cancelled:
-                    search.cancel()
-                async for event in search.events():
-                    home.call_soon_threadsafe(self._on_event, event, executor is not None)
+            if self._cancelled:
+                search.cancel()
+            testing = bool(search.tests) or search.settings.generate_tests > 0
+            async for event in search.events():
+                home.call_soon_threadsafe(self._on_event, event, testing)
         finally:
             self._search = None
         assert search.result is not None
+        self.run_id = search.run_id
         return search.result
 
     def _cancel_on_engine(self) -> None:
@@ -178,6 +193,8 @@ class SearchJob:
         stats = result.stats
         failures = stats.failure_summary()
         message = " ".join(part for part in (result.message, failures) if part) or None
+        if message is not None:
+            message = editor_words(message)
         return GenerateResult(
             search_id=self.id, run_id=self.run_id, target=self.target.label,
             strategy=result.strategy, model=result.model,
@@ -190,40 +207,15 @@ class SearchJob:
                 failed_calls=stats.failed_calls, retries=stats.retries,
                 recovered_calls=stats.recovered_calls, faults=dict(stats.faults),
                 empty_replies=stats.empty_replies, dropped_branches=stats.dropped_branches),
-            errors=result.errors,
+            errors=[editor_words(error) for error in result.errors],
         )
-
-    async def _tests(self) -> list[TestCase]:
-        if not self.settings.run_tests:
-            return []
-        try:
-            return await asyncio.to_thread(collect_tests, self.target.problem, self.settings,
-                                           workspace=self.workspace)
-        except ProblemError as error:
-            raise RequestFailed(str(error)) from None
-
-    @contextlib.asynccontextmanager
-    async def _executor(self, tests: list[TestCase]) -> AsyncIterator[Executor | None]:
-        if not (tests or self.settings.generate_tests):
-            yield None
-            return
-        try:
-            module = self.target.problem.source_path
-            async with self._ls.executors.lease(
-                self.settings, self.workspace, Path(module) if module else None
-            ) as executor:
-                yield executor
-        except (ExecutorError, SandboxUnavailable) as error:
-            raise RequestFailed(
-                f"cannot run candidates: {error} (set plansearch.runTests to false, or "
-                "plansearch.isolation to rlimits)") from None
 
     def _on_event(self, event: SearchEvent, testing: bool) -> None:
         """On the LSP loop: progress, and the candidate as a partial result."""
         self.progress.update(event)
         if isinstance(event, CandidateReady):
             self._candidates[event.candidate.id] = event.candidate
-        if self._partial_token is None:
+        if self._send_partial is None:
             return
         if isinstance(event, CandidateTested):
             item = candidate_item(self._candidates[event.candidate_id], event.ranked)
@@ -231,93 +223,42 @@ class SearchJob:
             item = candidate_item(event.candidate, None)
         else:
             return
-        self._ls.progress(types.ProgressParams(
-            token=self._partial_token,
-            value=PartialResult(search_id=self.id, candidates=[item]).dump()))
-
-    async def _save(self, result: SearchResult) -> str | None:
-        store = self._ls.store_for(self.workspace)
-        if store is None:
-            return None
-        try:
-            return await asyncio.to_thread(
-                store.save_run, result, self.target.problem, document_uri=self.target.uri,
-                workspace=str(self.workspace) if self.workspace else None,
-                module_source=self.target.source)
-        except StoreError as error:
-            logger.warning("the run was not saved (hover will not know it): %s", error)
-            return None
+        self._send_partial(PartialResult(search_id=self.id, candidates=[item]))
 
 
-class ProviderPool:
-    """Model providers, one per configuration, shared by the searches that use it.
-
-    Making a provider loads the system's certificates into its HTTP client: tens of
-    milliseconds of CPU, and about a megabyte that outlives the closed provider until a full
-    garbage collection. Made once, it also keeps its connections for the next search. The
-    pool is used on the LSP loop; a provider is used and closed on the engine loop. One for
-    settings that changed since is closed when its last search ends.
-    """
-
-    def __init__(self) -> None:
-        self._current: tuple[tuple[str, str | None], Provider] | None = None
-        self._users: dict[Provider, int] = {}
-        self._lock = asyncio.Lock()
-
-    async def lease(self, settings: Settings, engine: EngineThread) -> Provider:
-        """The provider for `settings` (made in a worker thread when the configuration is
-        new); RequestFailed when it cannot be made. Give it back with `release`."""
-        key = _provider_key(settings)
-        async with self._lock:
-            current = self._current
-            if current is None or current[0] != key:
-                current = (key, await asyncio.to_thread(_make_provider, settings))
-                old, self._current = self._current, current
-                if old is not None and old[1] not in self._users:
-                    await _close(old[1], engine)
-            provider = current[1]
-            self._users[provider] = self._users.get(provider, 0) + 1
-        return provider
-
-    async def release(self, provider: Provider, engine: EngineThread) -> None:
-        """A search is done with `provider`; close it if it is unused and not current."""
-        self._users[provider] -= 1
-        if self._users[provider] == 0:
-            del self._users[provider]
-            if self._current is None or self._current[1] is not provider:
-                await _close(provider, engine)
-
-    async def aclose(self, engine: EngineThread) -> None:
-        """Close every provider (the searches have ended)."""
-        providers = set(self._users)
-        if self._current is not None:
-            providers.add(self._current[1])
-        self._current = None
-        self._users.clear()
-        for provider in providers:
-            await _close(provider, engine)
-
-
-async def _close(provider: Provider, engine: EngineThread) -> None:
-    """Close `provider` on the engine loop, where its connections live."""
+@contextlib.contextmanager
+def _as_request_failure() -> Iterator[None]:
+    """What stops a search before it starts, as the request's error, in the editor's words."""
     try:
-        await engine.run(provider.aclose())
-    except Exception as error:  # its connections are dropped either way
-        logger.warning("closing the %s client failed: %r", provider.name, error)
+        yield
+    except MissingKeyError as error:
+        raise RequestFailed(f"{editor_words(error.message)}\nIn the editor, the PlanSearch "
+                            "extension's 'Set API key' command keeps one in its secret "
+                            "storage.") from None
+    except ModelError as error:
+        raise RequestFailed(editor_words(error.message)) from None
+    except ValidationError as error:
+        raise RequestFailed(f"the settings are not valid: {error}") from None
+    except (ProblemError, CacheError) as error:
+        raise RequestFailed(editor_words(str(error))) from None
+    except (ExecutorError, SandboxUnavailable) as error:
+        raise RequestFailed(
+            f"cannot run candidates: {error} (set plansearch.runTests to false, or "
+            "plansearch.isolation to rlimits)") from None
 
 
 class SearchRegistry:
-    """Searches running now, recent ones to apply from, and the providers they share."""
+    """Searches running now, and recent ones to apply from."""
 
     def __init__(self) -> None:
         self._running: dict[str, SearchJob] = {}
         self._starting: set[str] = set()
-        """Targets whose search is being set up (settings, provider) and not yet running."""
+        """Targets whose search is being set up and not yet running."""
         self._recent: OrderedDict[str, SearchJob] = OrderedDict()
-        self.providers = ProviderPool()
 
     def add(self, job: SearchJob) -> None:
-        """Track `job`; RequestFailed when a search of the same target is running."""
+        """Track `job`, which has been started."""
+        assert job.task is not None, "the job was not started"
         self._running[job.target.key] = job
         self._recent[job.id] = job
         while len(self._recent) > _KEPT_SEARCHES:
@@ -363,18 +304,65 @@ class SearchRegistry:
         return list(self._running.values())
 
 
-async def begin(ls: PlanSearchServer, params: GenerateParams) -> SearchJob:
-    """Resolve the target and settings and start the search; RequestFailed if it cannot.
+@dataclass(frozen=True, kw_only=True)
+class SearchServices:
+    """What starting searches takes from the server (its handlers gather it)."""
+
+    documents: Workspace
+    """The client's documents (pygls's workspace)."""
+    analyses: DocumentCache
+    registry: SearchRegistry
+    engine: EngineThread
+    workbench: Workbench
+    """Makes the searches, on the `engine` loop."""
+    configured: asyncio.Event
+    """Set once the client's settings are read."""
+    project_of: Callable[[Path | None], Path | None]
+    """The project a file belongs to (its tests and run store live there)."""
+    progress: Progress
+    """pygls's work-done progress of the connection."""
+    creates_progress: bool
+    """The client accepts progress tokens the server creates (`progress.creates_tokens`)."""
+    send_progress: Callable[[types.ProgressParams], None]
+    """Sends `$/progress` (a partial result) to the client."""
+
+    def job(
+        self, target: Target, overrides: dict[str, Any], workspace: Path | None,
+        partial_token: ProgressToken | None,
+    ) -> SearchJob:
+        """A search job (not started) reporting to this client; its candidates go to
+        `partial_token` as they come, if there is one."""
+        progress = ProgressReporter(self.progress, f"PlanSearch: {target.label}",
+                                    create_tokens=self.creates_progress)
+        send_partial = (None if partial_token is None
+                        else _partial_sender(self.send_progress, partial_token))
+        return SearchJob(target, overrides, workspace, engine=self.engine,
+                         workbench=self.workbench, progress=progress,
+                         send_partial=send_partial)
+
+
+def _partial_sender(
+    send: Callable[[types.ProgressParams], None], token: ProgressToken
+) -> Callable[[PartialResult], None]:
+    """Sends partial results as `$/progress` on the client's `token`."""
+
+    def send_partial(partial: PartialResult) -> None:
+        send(types.ProgressParams(token=token, value=partial.dump()))
+
+    return send_partial
+
+
+async def begin(services: SearchServices, params: GenerateParams) -> SearchJob:
+    """Resolve the target and start the search; RequestFailed if it cannot.
 
     The target is held from the first step, before anything is awaited, so that of two
     requests for one function the first sent wins. Then the client's settings are waited for
-    (a few seconds at most), and the settings (and a provider, when they are new) are made in
-    a worker thread: that takes tens of milliseconds, more on a busy machine, and the
-    editor's requests must not wait behind it."""
+    (a few seconds at most). The settings, the tests and a provider are made on the engine
+    loop, so the editor's requests never wait behind them."""
     uri = params.text_document.uri
-    document = ls.workspace.get_text_document(uri)
+    document = services.documents.get_text_document(uri)
     try:
-        analysis = ls.documents.analyse(document)
+        analysis = services.analyses.analyse(document)
     except (DocumentError, OSError) as error:
         raise RequestFailed(_document_message(error, uri)) from None
     if params.range is not None:
@@ -393,53 +381,21 @@ async def begin(ls: PlanSearchServer, params: GenerateParams) -> SearchJob:
         overrides = parse_overrides(params.overrides)
     except (TargetError, ValueError) as error:
         raise RequestFailed(str(error)) from None
-    workspace = ls.workspace_for(path)
-    with ls.searches.starting(target):
+    workspace = services.project_of(path)
+    with services.registry.starting(target):
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(ls.configured.wait(), _SETTINGS_WAIT)
-        settings = await asyncio.to_thread(_settings, ls, overrides, workspace)
-        provider = await ls.searches.providers.lease(settings, ls.engine)
-        job = SearchJob(ls, target, settings, provider, workspace, params.partial_result_token)
-        ls.searches.add(job)
+            await asyncio.wait_for(services.configured.wait(), _SETTINGS_WAIT)
+        job = services.job(target, overrides, workspace, params.partial_result_token)
+        job.start()
+        services.registry.add(job)
     logger.info("search %s started: %s in %s", job.id, target.label, file_name(uri))
     return job
 
 
-def _settings(
-    ls: PlanSearchServer, overrides: dict[str, Any], workspace: Path | None
-) -> Settings:
-    """The search's settings; RequestFailed when they are not valid."""
-    try:
-        return ls.settings(overrides, workspace)
-    except ValidationError as error:
-        raise RequestFailed(f"the settings are not valid: {error}") from None
-
-
-_SEARCH_ONLY = frozenset({*OVERRIDE_FIELDS, "tests_file", "api_key"})
-"""Settings that vary between searches of one configuration (per request or per
-workspace) and leave the provider alone; the key counts apart, unmasked."""
-
-
-def _provider_key(settings: Settings) -> tuple[str, str | None]:
-    """What makes two searches' providers interchangeable: every other setting, and the key."""
-    return settings.model_dump_json(exclude=set(_SEARCH_ONLY)), settings.resolved_api_key()
-
-
-def _make_provider(settings: Settings) -> Provider:
-    """`make_provider`, with its errors as RequestFailed."""
-    try:
-        return make_provider(settings)
-    except MissingKeyError as error:
-        raise RequestFailed(f"{error.message}\nIn the editor, the PlanSearch extension's "
-                            "'Set API key' command keeps one in its secret storage.") from None
-    except ModelError as error:
-        raise RequestFailed(error.message) from None
-
-
-async def generate(ls: PlanSearchServer, raw: object) -> dict[str, object]:
+async def generate(services: SearchServices, raw: object) -> dict[str, object]:
     """`plansearch/generate`: run a search to its end (or its cancellation)."""
     params = parse_params(GenerateParams, raw, GENERATE)
-    setup = asyncio.ensure_future(begin(ls, params))
+    setup = asyncio.ensure_future(begin(services, params))
     try:
         job = await asyncio.shield(setup)
     except asyncio.CancelledError:  # cancelled while it was set up: it answers all the same

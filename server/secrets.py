@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import get_args
 
 from pydantic import SecretStr
 
-from plansearch.config import ProviderName
+from plansearch.models.registry import provider_names
 
-PROVIDERS: tuple[str, ...] = get_args(ProviderName)
 _REDACTED = "[redacted]"
 _MIN_SECRET = 8
 """Shorter keys are not scrubbed from logs (they would match ordinary words)."""
@@ -60,8 +58,9 @@ def parse_set_key(params: object) -> tuple[str, str]:
         raise ValueError("plansearch/setApiKey expects {provider, key}")
     provider = params.get("provider", "anthropic")
     key = params.get("key")
-    if provider not in PROVIDERS:
-        raise ValueError(f"plansearch/setApiKey: provider must be one of {', '.join(PROVIDERS)}")
+    if provider not in provider_names():
+        raise ValueError("plansearch/setApiKey: provider must be one of "
+                         + ", ".join(provider_names()))
     if not isinstance(key, str):
         raise ValueError("plansearch/setApiKey: key must be a string")
     return provider, key.strip()

@@ -1,14 +1,15 @@
 """The PlanSearch language server: every LSP feature is registered here, in one place.
 
 The handlers are thin: they call into the modules that do one job each (code actions,
-searches, applying, hover, the test watcher), and those call the engine.
+searches, applying, hover, the test watcher), and those call the engine. Each handler
+gathers from the server the services its feature uses and passes them in; no feature
+module sees the server object.
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
-import importlib
 import logging
 import threading
 from pathlib import Path
@@ -19,17 +20,17 @@ from pygls.lsp.server import LanguageServer
 from pygls.workspace import TextDocument
 
 from plansearch import __version__
-from plansearch.config import Settings
-from plansearch.models.factory import PROVIDERS
-from plansearch.store import RunStore, StoreError, default_store_path
+from plansearch.models.registry import import_sdk
+from plansearch.store import RunStore
 from plansearch.testsources.collect import find_workspace
+from plansearch.workbench import Workbench
 
 from . import apply, code_actions, hover, logs, plain_client, searches
 from .documents import DocumentCache, document_path
 from .engine import EngineThread
-from .executors import ExecutorPool
 from .lifeline import process_alive, watch_process
 from .options import Options, parse_options
+from .progress import creates_tokens
 from .protocol import PlanSearchProtocol, converter, read_messages
 from .secrets import KeyStore, parse_set_key
 from .watcher import TestWatcher
@@ -57,27 +58,31 @@ class _Nowhere:
 
 
 class PlanSearchServer(LanguageServer):
-    """The server's state: settings, keys, documents, searches, executors, run stores."""
+    """The server's state: settings, keys, documents, searches, executors, run stores.
+
+    Making one starts nothing: the engine's thread starts when `serve` does, the test
+    watcher once the settings are read."""
 
     def __init__(self, log_file: Path | None = None) -> None:
         super().__init__("plansearch", __version__, protocol_cls=PlanSearchProtocol,
                          converter_factory=converter)
         self.keys = KeyStore()
         self.options = Options()
+        self.initialization_options: object = None
+        """The `initializationOptions` of `initialize`: the settings, before any pulled."""
         self.documents = DocumentCache()
         self.searches = searches.SearchRegistry()
         self.engine = EngineThread()
-        self.executors = ExecutorPool()
-        """Lives on the engine loop: lease only from coroutines running there."""
-        self.watcher = TestWatcher(self)
+        self.workbench = Workbench({}, keys=self.keys)
+        """Searches, re-runs and what they share; used on the engine loop (stores too)."""
+        self.watcher = TestWatcher(
+            engine=self.engine, workbench=self.workbench, store_for=self.store_for,
+            notify=self.protocol.notify, watch_tests=self._watches_tests)
         self.configured = asyncio.Event()
+        """Set once the client's settings are read (after `initialized`)."""
         self.announcement: asyncio.Task[None] | None = None
         """Saying at start-up how candidates are isolated (kept so that it is not collected)."""
-        """Set once the client's settings are read (after `initialized`)."""
         self.log_handler = logs.configure(self.window_log_message, self.keys, log_file)
-        self._initialization_options: object = None
-        self._stores: dict[Path, RunStore] = {}
-        self._failed_stores: set[Path] = set()
         self._closed = False
         self._reading: asyncio.Future[None] | None = None
         self._gone = False
@@ -87,19 +92,6 @@ class PlanSearchServer(LanguageServer):
         self._editor_watch: asyncio.Task[None] | None = None
 
     # -- services the features use ----------------------------------------------------------
-
-    def settings(self, overrides: dict[str, Any], workspace: Path | None) -> Settings:
-        """Search settings: the client's, then `overrides`, with the client's key if any.
-        Raises pydantic's ValidationError for an invalid environment or config file."""
-        values = {**self.options.settings, **overrides}
-        tests_file = values.get("tests_file")
-        if isinstance(tests_file, Path) and not tests_file.is_absolute() and workspace:
-            values["tests_file"] = workspace / tests_file
-        settings = Settings(**values)
-        if settings.api_key is not None:  # from the environment or a config file
-            self.keys.remember(settings.api_key)
-        key = self.keys.get(settings.provider)
-        return settings if key is None else settings.model_copy(update={"api_key": key})
 
     def workspace_root(self) -> Path | None:
         """The client's root folder (None before `initialize` or without one)."""
@@ -116,40 +108,44 @@ class PlanSearchServer(LanguageServer):
         return find_workspace(path) if path is not None else self.workspace_root()
 
     def store_for(self, workspace: Path | None, *, create: bool = True) -> RunStore | None:
-        """The run store of a workspace (opened once); None when it cannot be used, or
-        when there is none yet and `create` is false."""
-        path = self.options.server.store_path or (
-            default_store_path(workspace) if workspace else None)
-        if path is None or path in self._failed_stores:
-            return None
-        store = self._stores.get(path)
-        if store is None and not create and not path.exists():
-            return None
-        if store is None:
-            try:
-                store = self._stores[path] = RunStore(path)
-            except StoreError as error:
-                self._failed_stores.add(path)
-                logger.warning("runs will not be kept (no hover over generated code): %s",
-                               error)
-                return None
-        return store
+        """The run store of a workspace (see `Workbench.store_for`)."""
+        return self.workbench.store_for(workspace, create=create)
 
-    @staticmethod
-    def path_of(document: TextDocument) -> Path | None:
-        """The document's file, if it has one."""
-        return document_path(document)
+    def existing_store_of(self, document: TextDocument) -> RunStore | None:
+        """The run store of the document's project, if it has one (none is made)."""
+        return self.store_for(self.workspace_for(document_path(document)), create=False)
+
+    def search_services(self) -> searches.SearchServices:
+        """What starting a search takes (after `initialize`: the client's documents and
+        capabilities are known then)."""
+        return searches.SearchServices(
+            documents=self.workspace, analyses=self.documents, registry=self.searches,
+            engine=self.engine, workbench=self.workbench, configured=self.configured,
+            project_of=self.workspace_for, progress=self.work_done_progress,
+            creates_progress=creates_tokens(self.client_capabilities),
+            send_progress=self.progress)
+
+    def apply_services(self) -> apply.ApplyServices:
+        """What applying a candidate takes (after `initialize`)."""
+        return apply.ApplyServices(
+            documents=self.workspace, send_edit=self.workspace_apply_edit_async,
+            versioned_edits=apply.takes_versioned_edits(self.client_capabilities),
+            store_for=self.store_for)
+
+    def _watches_tests(self) -> bool:
+        return self.options.server.watch_tests
 
     # -- configuration -------------------------------------------------------------------
 
     def use_options(self, pulled: object = None) -> None:
         """Take the client's settings (initialization options, then `pulled` on top)."""
-        raw: object = self._initialization_options
+        raw: object = self.initialization_options
         if isinstance(raw, dict) and isinstance(pulled, dict):
             raw = {**raw, **pulled}
         elif pulled is not None:
             raw = pulled
         self.options, messages = parse_options(raw)
+        self.workbench.reconfigure(self.options.settings, store_path=self.options.server.store_path)
         if messages:
             text = "PlanSearch settings: " + "; ".join(messages)
             logger.warning("%s", text)
@@ -193,17 +189,16 @@ class PlanSearchServer(LanguageServer):
         for job in running:
             job.cancel()
         if running:
-            await asyncio.wait([job.task for job in running], timeout=_SHUTDOWN_GRACE)
+            await asyncio.wait([job.task for job in running if job.task], timeout=_SHUTDOWN_GRACE)
         await self.watcher.stop()
-        try:
-            await asyncio.wait_for(self.engine.run(self.executors.aclose()), _CLOSE_TIMEOUT)
-        except TimeoutError:
-            logger.error("the executors did not stop within %.0f s", _CLOSE_TIMEOUT)
-        await self.searches.providers.aclose(self.engine)
+        if self.engine.started:
+            try:
+                await asyncio.wait_for(self.engine.run(self.workbench.aclose()), _CLOSE_TIMEOUT)
+            except TimeoutError:
+                logger.error("the executors did not stop within %.0f s", _CLOSE_TIMEOUT)
+        else:  # it never served: nothing ran on the engine loop
+            await self.workbench.aclose()
         self.engine.stop()
-        for store in self._stores.values():
-            store.close()
-        self._stores.clear()
 
     def client_gone(self, why: str) -> None:
         """The client cannot be reached any more (its connection ended without `exit`, or
@@ -223,7 +218,9 @@ class PlanSearchServer(LanguageServer):
             self._reading.cancel()
 
     async def serve(self, reader: AsyncReader) -> None:
-        """Handle messages from `reader` until the client goes away, then clean up."""
+        """Start the engine, handle messages from `reader` until the client goes away, then
+        clean up."""
+        self.engine.start()
         self._stop_event = threading.Event()
         self._reading = asyncio.ensure_future(
             read_messages(reader, self.protocol, self._stop_event))
@@ -244,7 +241,7 @@ def _import_provider(name: str) -> None:
     freeze what is loaded by then, so that full garbage collections skip it (over 100 ms
     with the SDKs loaded, stopping every thread). In a daemon thread: an exit never waits
     for it."""
-    importlib.import_module(PROVIDERS[name].partition(":")[0])
+    import_sdk(name)
     gc.freeze()
 
 
@@ -275,7 +272,7 @@ def build_server(log_file: Path | None = None) -> PlanSearchServer:
     @server.feature(types.INITIALIZE)
     def initialize(ls: PlanSearchServer, params: types.InitializeParams) -> None:
         ls.log_handler.attach(asyncio.get_running_loop())
-        ls._initialization_options = params.initialization_options
+        ls.initialization_options = params.initialization_options
         if params.process_id is not None:
             ls.watch_editor(params.process_id)
 
@@ -315,27 +312,33 @@ def build_server(log_file: Path | None = None) -> PlanSearchServer:
     def code_action(
         ls: PlanSearchServer, params: types.CodeActionParams
     ) -> list[types.CodeAction] | None:
-        return code_actions.code_actions(ls, params)
+        return code_actions.code_actions(
+            ls.workspace, ls.documents, params, command=ls.options.server.code_action_command,
+            shows_disabled=code_actions.shows_disabled_actions(ls.client_capabilities))
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     def on_hover(ls: PlanSearchServer, params: types.HoverParams) -> types.Hover | None:
-        return hover.hover(ls, params)
+        return hover.hover(
+            ls.workspace, ls.documents, params, store_of=ls.existing_store_of,
+            markdown=hover.wants_markdown(ls.client_capabilities))
 
     @server.feature(GENERATE)
     async def generate(ls: PlanSearchServer, params: Any) -> dict[str, object]:
-        return await searches.generate(ls, params)
+        return await searches.generate(ls.search_services(), params)
 
     @server.feature(APPLY)
     async def apply_candidate(ls: PlanSearchServer, params: Any) -> dict[str, object]:
-        return await apply.apply(ls, params)
+        return await apply.apply(params, ls.searches, ls.apply_services())
 
     @server.feature(PREVIEW)
     async def preview_candidate(ls: PlanSearchServer, params: Any) -> dict[str, object]:
-        return await apply.preview(ls, params)
+        return await apply.preview(params, ls.searches)
 
     @server.command(plain_client.COMMAND)
     async def generate_command(ls: PlanSearchServer, *args: Any) -> dict[str, object] | None:
-        return await plain_client.generate_command(ls, *args)
+        return await plain_client.generate_command(
+            args, searching=ls.search_services(), applying=ls.apply_services(),
+            show=ls.window_show_message, ask=ls.window_show_message_request_async)
 
     @server.feature(SET_API_KEY)
     def set_api_key(ls: PlanSearchServer, params: Any) -> None:

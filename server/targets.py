@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from plansearch.extract import problem_from_source, problem_from_statement
 from plansearch.problem import Problem, ProblemError
+from plansearch.source import DEF_HEADER
 
 from .documents import Analysis, selection_at
 
@@ -91,14 +91,14 @@ def with_stub(
     header = signature.strip().rstrip(":").strip()
     if not header.startswith(("def ", "async def ")):
         header = "def " + header
-    match = re.match(r"(?:async\s+)?def\s+(\w+)\s*\(", header)
+    match = DEF_HEADER.match(header)
     if match is None:
         raise ProblemError(f"Not a valid function signature: {signature!r}.")
     newline = "\r\n" if "\r\n" in analysis.text else "\n"
     doc = statement.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
     stub = ["", "", f"{header}:", *_docstring(doc), "    ..."]
     lines = analysis.lines
-    return newline.join([*lines[:after_line], *stub, *lines[after_line:]]), match.group(1)
+    return newline.join([*lines[:after_line], *stub, *lines[after_line:]]), match["name"]
 
 
 def _docstring(text: str) -> list[str]:

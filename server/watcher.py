@@ -9,39 +9,49 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 from watchfiles import PythonFilter, awatch
 
-from plansearch.config import Settings
-from plansearch.execution.executor import ExecutorError
-from plansearch.execution.sandbox import SandboxUnavailable
+from plansearch.execution.errors import ExecutorError, SandboxUnavailable
 from plansearch.problem import ProblemError
-from plansearch.ranking import Ranking
-from plansearch.rerun import rerun
 from plansearch.result import SearchResult
-from plansearch.store import RunStore, StoredRun, StoreError
+from plansearch.store import RunStore, StoreError
 from plansearch.testsources.collect import find_workspace
-from plansearch.types import CandidateRun, TestCase
+from plansearch.workbench import Workbench
 
+from .engine import EngineThread
 from .wire import RANKING_CHANGED, RankingChangedParams, ranked_items
-
-if TYPE_CHECKING:
-    from .server import PlanSearchServer
 
 logger = logging.getLogger("plansearch_lsp")
 DEBOUNCE_MS = 200
 
 
 class TestWatcher:
-    """Watches one workspace folder while the server runs."""
+    """Watches one workspace folder while the server runs, once `start`ed.
+
+    The `workbench` re-runs a run on the `engine` loop; runs are found with `store_for` (a
+    project's run store); the client is told with `notify(method, params)`; `watch_tests`
+    says whether the setting asks for this now."""
 
     __test__ = False  # not a pytest class
 
-    def __init__(self, ls: PlanSearchServer) -> None:
-        self._ls = ls
+    def __init__(
+        self,
+        *,
+        engine: EngineThread,
+        workbench: Workbench,
+        store_for: Callable[[Path | None], RunStore | None],
+        notify: Callable[[str, object], None],
+        watch_tests: Callable[[], bool],
+    ) -> None:
+        self._engine = engine
+        self._workbench = workbench
+        self._store_for = store_for
+        self._notify = notify
+        self._watch_tests = watch_tests
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
@@ -65,10 +75,10 @@ class TestWatcher:
 
     async def test_file_changed(self, path: Path) -> None:
         """Re-rank every stored run that took tests from `path`."""
-        if not self._ls.options.server.watch_tests:
+        if not self._watch_tests():
             return
         root = find_workspace(path)  # as for searches: the runs using it are stored there
-        store = self._ls.store_for(root)
+        store = self._store_for(root)
         if store is None:
             return
         try:
@@ -82,36 +92,24 @@ class TestWatcher:
 
     async def _rerun(self, store: RunStore, run_id: str, root: Path, path: Path) -> None:
         try:
-            settings = self._ls.settings({}, root)
             stored = await asyncio.to_thread(store.load_run, run_id)
             if stored is None:
                 return
             workspace = Path(stored.workspace) if stored.workspace else root
-            tests, runs, ranking = await self._ls.engine.run(
-                self._rerun_on_engine(stored, workspace, settings))
-            await asyncio.to_thread(store.update_tests, run_id, tests, runs, ranking)
+            again = await self._engine.run(self._workbench.rerun(stored, workspace))
         except (StoreError, ProblemError, ExecutorError, SandboxUnavailable,
                 ValidationError) as error:
             logger.warning("cannot re-rank run %s after %s changed: %s", run_id, path.name, error)
             return
         result: SearchResult = stored.result.model_copy(
-            update={"tests": tests, "runs": runs, "ranking": ranking})
+            update={"tests": again.tests, "runs": again.runs, "ranking": again.ranking})
         label = _relative(path, root)
         logger.info("re-ranked %s after %s changed: %d of %d candidates pass",
-                    stored.problem.qualname or "the run", label, ranking.passing,
+                    stored.problem.qualname or "the run", label, again.ranking.passing,
                     len(result.candidates))
-        self._ls.protocol.notify(RANKING_CHANGED, RankingChangedParams(
+        self._notify(RANKING_CHANGED, RankingChangedParams(
             run_id=run_id, uri=stored.document_uri, qualname=stored.problem.qualname,
             test_file=label, candidates=ranked_items(result)).dump())
-
-    async def _rerun_on_engine(
-        self, stored: StoredRun, root: Path, settings: Settings
-    ) -> tuple[list[TestCase], dict[str, CandidateRun], Ranking]:
-        module = stored.problem.source_path
-        async with self._ls.executors.lease(
-            settings, root, Path(module) if module else None
-        ) as executor:
-            return await rerun(stored, executor, workspace=root, settings=settings)
 
 
 def _relative(path: Path, root: Path) -> str:

@@ -10,7 +10,7 @@ from plansearch.events import SearchEvent
 from plansearch.models.retry import RetryPolicy
 from plansearch.problem import Problem
 from plansearch.result import SearchResult
-from plansearch.search import Search
+from plansearch.workbench import Target, Workbench
 from tests.support.fake_llm import FakeLLMServer
 
 FAST_RETRIES = RetryPolicy(max_retries=4, base_delay=0.01, max_delay=0.05)
@@ -37,16 +37,23 @@ def settings_for(server: FakeLLMServer, tmp_path: Path, **overrides: Any) -> Set
         "timeout": 5.0,
         "budget": "full",
         "concurrency": 64,
+        "direct": False,  # the tree alone; tests of the direct candidate turn it on
     }
     values.update(overrides)
     return Settings(**values)
+
+
+def workbench(settings: Settings) -> Workbench:
+    """A workbench for `settings`, retrying quickly."""
+    return Workbench(settings, retry_policy=fast_retries(settings))
 
 
 async def run_search(
     settings: Settings, problem: Problem = PROBLEM
 ) -> tuple[SearchResult, list[SearchEvent]]:
     """Run a search to the end; return its result and every event."""
-    search = Search(problem, settings, retry_policy=fast_retries(settings))
-    events = [event async for event in search.events()]
+    async with workbench(settings) as bench:
+        search = await bench.search(Target(problem))
+        events = [event async for event in search.events()]
     assert search.result is not None
     return search.result, events

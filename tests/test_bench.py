@@ -20,25 +20,21 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from plansearch.bench.humaneval import (
-    BenchError,
-    Task,
-    hidden_test,
-    load_tasks,
-    module_source,
-    select_tasks,
-    task_problem,
-)
+from plansearch.bench.diversity import JudgeOutcome
+from plansearch.bench.humaneval import Task, hidden_test, load_tasks, module_source, task_problem
 from plansearch.bench.report import BenchReport, StrategySummary, summarize, summary_table
-from plansearch.bench.runner import CandidateOutcome, ProblemOutcome, evaluate
+from plansearch.bench.runner import CandidateOutcome, ProblemOutcome, RunOptions, evaluate
+from plansearch.bench.tasks import BenchError, select_tasks
+from plansearch.config import Settings
 from plansearch.execution.executor import Executor
 from plansearch.splice import candidate_program
 from plansearch.testsources import examples
-from tests.search_helpers import FAST_RETRIES, settings_for
+from tests.search_helpers import settings_for, workbench
 from tests.support.fake_llm import FakeCall, FakeLLMServer
 from tests.support.plansearch_script import PlanSearchScript
 
 TASKS = load_tasks()
+HE = "HumanEval"
 ROOT = Path(__file__).resolve().parent.parent
 
 # Wrong programs that still pass every docstring example (public) but fail `check` (hidden).
@@ -137,25 +133,24 @@ class BenchModel(PlanSearchScript):
         return reply
 
 
-@pytest.fixture
-async def executor() -> Any:
-    async with Executor(workers=2) as running:
-        yield running
+async def evaluated(
+    settings: Settings, *args: Any, samples: int, **kwargs: Any
+) -> list[ProblemOutcome]:
+    """`evaluate` on a workbench of its own (as one `plansearch bench` run has)."""
+    async with workbench(settings) as bench:
+        return await evaluate(bench, *args, options=RunOptions(samples=samples), **kwargs)
 
 
 def _counts(outcome: ProblemOutcome) -> tuple[int, int, int, int]:
     return (outcome.n, outcome.c_hidden, outcome.n_public_pass, outcome.c_public_and_hidden)
 
 
-async def test_pass_at_k_is_exactly_what_the_scripted_replies_imply(
-    tmp_path: Path, executor: Executor
-) -> None:
+async def test_pass_at_k_is_exactly_what_the_scripted_replies_imply(tmp_path: Path) -> None:
     model = BenchModel(DIRECT, {})
-    tasks = select_tasks(TASKS, "0:6")
+    tasks = select_tasks(TASKS, "0:6", HE)
     with FakeLLMServer(model) as server:
         settings = settings_for(server, tmp_path)
-        outcomes = await evaluate(tasks, settings, ["repeated"], samples=4, executor=executor,
-                                  retry_policy=FAST_RETRIES)
+        outcomes = await evaluated(settings, tasks, ["repeated"], samples=4)
 
     assert [o.task_id for o in outcomes] == [f"HumanEval/{i}" for i in range(6)]
     assert {o.task_id: _counts(o) for o in outcomes} == DIRECT_COUNTS
@@ -179,17 +174,13 @@ async def test_pass_at_k_is_exactly_what_the_scripted_replies_imply(
     assert hidden_failures[0] is not None and hidden_failures[0].startswith("hidden: fail")
 
 
-async def test_a_second_run_is_answered_from_the_cache_alone(
-    tmp_path: Path, executor: Executor
-) -> None:
-    tasks = select_tasks(TASKS, "0,1")
+async def test_a_second_run_is_answered_from_the_cache_alone(tmp_path: Path) -> None:
+    tasks = select_tasks(TASKS, "0,1", HE)
     with FakeLLMServer(BenchModel(DIRECT, FROM_PLAN)) as server:
         settings = settings_for(server, tmp_path, budget="quick")
-        first = await evaluate(tasks, settings, ["repeated", "ideasearch"], samples=4,
-                               executor=executor, retry_policy=FAST_RETRIES)
+        first = await evaluated(settings, tasks, ["repeated", "ideasearch"], samples=4)
         asked = server.request_count
-        again = await evaluate(tasks, settings, ["repeated", "ideasearch"], samples=4,
-                               executor=executor, retry_policy=FAST_RETRIES)
+        again = await evaluated(settings, tasks, ["repeated", "ideasearch"], samples=4)
         assert server.request_count == asked > 0
     assert [_counts(o) for o in again] == [_counts(o) for o in first]
     assert all(o.cached_calls == o.calls > 0 for o in again)
@@ -197,8 +188,8 @@ async def test_a_second_run_is_answered_from_the_cache_alone(
     assert [o.output_tokens for o in again] == [o.output_tokens for o in first]
 
 
-async def test_strategies_are_compared_side_by_side(tmp_path: Path, executor: Executor) -> None:
-    tasks = select_tasks(TASKS, "HumanEval/0,HumanEval/1")
+async def test_strategies_are_compared_side_by_side(tmp_path: Path) -> None:
+    tasks = select_tasks(TASKS, "HumanEval/0,HumanEval/1", HE)
     # IdeaSearch makes 4 code calls per problem; PlanSearch's tree here up to 6, of which
     # the first 4 to finish are kept: each problem's replies are all alike so that the
     # figures do not depend on which.
@@ -206,8 +197,7 @@ async def test_strategies_are_compared_side_by_side(tmp_path: Path, executor: Ex
              "HumanEval/1": [none_returning("HumanEval/1")] * 10}
     with FakeLLMServer(BenchModel({}, alike)) as server:
         settings = settings_for(server, tmp_path, budget="quick")
-        outcomes = await evaluate(tasks, settings, ["ideasearch", "plansearch"], samples=4,
-                                  executor=executor, retry_policy=FAST_RETRIES)
+        outcomes = await evaluated(settings, tasks, ["ideasearch", "plansearch"], samples=4)
     assert [(o.strategy, o.task_id) for o in outcomes] == [
         ("ideasearch", "HumanEval/0"), ("ideasearch", "HumanEval/1"),
         ("plansearch", "HumanEval/0"), ("plansearch", "HumanEval/1"),
@@ -223,14 +213,12 @@ async def test_strategies_are_compared_side_by_side(tmp_path: Path, executor: Ex
     assert by_strategy["plansearch"].distinct_plans >= 2
     assert all(o.behaviour_clusters == 1 for o in outcomes)
     table = summary_table([ideas, plans], [1], "bench")
-    assert [column.header for column in table.columns][:5] == [
+    assert table.headers[:5] == [
         "strategy", "problems", "cand.", "pass@1", "filtered@1"
     ]
 
 
-async def test_every_canonical_solution_passes_the_bench_hidden_test(
-    executor: Executor,
-) -> None:
+async def test_every_canonical_solution_passes_the_bench_hidden_test() -> None:
     """The dataset side: all 164 problems build, their canonical solutions pass `check`."""
 
     async def one(task: Task) -> tuple[str, tuple[bool, bool]]:
@@ -241,7 +229,8 @@ async def test_every_canonical_solution_passes_the_bench_hidden_test(
         statuses = [o.status == "pass" for o in run.outcomes]
         return task.task_id, (all(statuses[:-1]), statuses[-1])
 
-    results = dict(await asyncio.gather(*(one(task) for task in TASKS)))
+    async with Executor(workers=2) as executor:
+        results = dict(await asyncio.gather(*(one(task) for task in TASKS)))
     assert len(results) == 164
     assert all(hidden for _, hidden in results.values())
     # Docstring examples that the canonical solution itself does not satisfy: wrong examples
@@ -272,17 +261,17 @@ def test_imports_before_the_docstring_move_to_module_level() -> None:
     ],
 )
 def test_problem_selection(spec: str, expected: list[str]) -> None:
-    assert [task.task_id for task in select_tasks(TASKS, spec)] == expected
+    assert [task.task_id for task in select_tasks(TASKS, spec, "HumanEval")] == expected
 
 
 @pytest.mark.parametrize("spec", ["HumanEval/164", "200", "a:b", "zero", "5:5", " , "])
 def test_bad_problem_selection_says_why(spec: str) -> None:
     with pytest.raises(BenchError):
-        select_tasks(TASKS, spec)
+        select_tasks(TASKS, spec, "HumanEval")
 
 
 @pytest.mark.parametrize(
-    "model", [BenchReport, StrategySummary, ProblemOutcome, CandidateOutcome]
+    "model", [BenchReport, StrategySummary, ProblemOutcome, CandidateOutcome, JudgeOutcome]
 )
 def test_the_docs_name_every_field_of_the_report(model: type[BaseModel]) -> None:
     text = (ROOT / "docs" / "bench.md").read_text(encoding="utf-8")
@@ -312,6 +301,7 @@ def bench_cli(server: FakeLLMServer, cwd: Path, *args: str) -> subprocess.Comple
     )
 
 
+@pytest.mark.slow
 def test_cli_compares_strategies_writes_json_and_resumes_for_free(
     tmp_path: Path, cli_server: FakeLLMServer
 ) -> None:
@@ -321,7 +311,7 @@ def test_cli_compares_strategies_writes_json_and_resumes_for_free(
     assert run.returncode == 0, run.stderr
     assert "sk-bench-test" not in run.stdout + run.stderr
     assert "3 problems x 2 strategies" in run.stderr
-    assert "HumanEval/2 [ideasearch] 4 candidates: 1 pass hidden, 3 pass public" in run.stderr
+    assert "HumanEval/2 [ideasearch] 4 candidates: 1 correct, 3 pass public" in run.stderr
     assert "pass@1" in run.stdout and "filtered@2" in run.stdout
     report = json.loads((tmp_path / "out" / "results.json").read_text())
     assert report["ks"] == [1, 2]
@@ -356,6 +346,7 @@ def test_cli_rejects_a_bad_k_and_a_bad_slice(tmp_path: Path, cli_server: FakeLLM
     assert cli_server.request_count == 0
 
 
+@pytest.mark.slow
 def test_cli_says_when_every_search_failed(tmp_path: Path) -> None:
     with FakeLLMServer(BenchModel(DIRECT, {}), api_key="sk-the-right-key") as server:
         run = bench_cli(server, tmp_path, "--problems", "0:2", "--strategy", "repeated",

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -59,10 +59,19 @@ def cli_env(server: FakeLLMServer | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("ANTHROPIC_", "OPENAI_"))}
     env["COLUMNS"] = "250"  # rich wraps table cells to the terminal width
+    env["PLANSEARCH_DIRECT"] = "false"  # the tree alone: its candidates are known in advance
     if server is not None:
         env["ANTHROPIC_API_KEY"] = "sk-cli-test"
         env["ANTHROPIC_BASE_URL"] = server.base_url_anthropic
     return env
+
+
+def default_sigint() -> None:
+    """For `preexec_fn`: Ctrl-C does in the child what it does in a terminal's foreground.
+    A shell starts a background job (`pytest &`, a CI step sent to the background) with
+    SIGINT ignored, and an ignored signal stays ignored in every process started below it:
+    the program under test then rightly ignores it too, and a test's SIGINT does nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def plansearch(
@@ -82,6 +91,7 @@ def test_missing_key_says_how_to_provide_one(workspace: Path) -> None:
     assert "Traceback" not in run.stderr
 
 
+@pytest.mark.slow
 def test_solve_prints_a_table_of_candidates(workspace: Path, server: FakeLLMServer) -> None:
     run = plansearch("solve", "geometry.py::area", "--budget", "quick", cwd=workspace,
                      env=cli_env(server))
@@ -91,11 +101,12 @@ def test_solve_prints_a_table_of_candidates(workspace: Path, server: FakeLLMServ
     assert "1/1 docstring examples" in run.stdout and "0/1 docstring examples" in run.stdout
     table = run.stdout[run.stdout.index("candidates for area"):]
     assert table.index("1/1 docstring") < table.index("0/1 docstring"), "passing ones first"
-    assert "3 of 6 tested candidates pass all 1 trusted tests" in run.stderr
+    assert "3 of 6 tested candidates pass all 1 trusted test;" in run.stderr
     assert "explored its whole tree" in run.stderr
     assert server.request_count > 0
 
 
+@pytest.mark.slow
 def test_show_prints_the_whole_plan(workspace: Path, server: FakeLLMServer) -> None:
     env = cli_env(server)
     args = ("solve", "geometry.py::area", "--budget", "quick")
@@ -115,6 +126,7 @@ def test_show_prints_the_whole_plan(workspace: Path, server: FakeLLMServer) -> N
     assert "there are 6 candidates" in out_of_range.stderr
 
 
+@pytest.mark.slow
 def test_json_output_follows_the_schema(workspace: Path, server: FakeLLMServer) -> None:
     run = plansearch("solve", "geometry.py::area", "--budget", "quick", "--json",
                      "--no-pseudocode", cwd=workspace, env=cli_env(server))
@@ -135,7 +147,8 @@ def test_openai_compatible_endpoint_without_a_key(workspace: Path) -> None:
         run = plansearch("solve", "geometry.py::area", "--provider", "openai", "--base-url",
                          server.base_url_openai, "--model", "llama3.1", "--budget", "quick",
                          "--json", cwd=workspace, env=cli_env())
-        assert run.returncode == 0, run.stderr
+        # the scripted code fails the docstring's example: candidates, none passing
+        assert run.returncode == 1, run.stderr
         assert {call.api for call in server.calls} == {"openai"}
         assert {call.model for call in server.calls} == {"llama3.1"}
     assert json.loads(run.stdout)["provider"] == "openai"
@@ -162,6 +175,7 @@ def test_problem_errors_are_one_clear_line(
     assert "Traceback" not in run.stderr
 
 
+@pytest.mark.slow
 def test_statement_from_stdin_with_a_signature(workspace: Path, server: FakeLLMServer) -> None:
     env = cli_env(server)
     run = subprocess.run(
@@ -175,6 +189,7 @@ def test_statement_from_stdin_with_a_signature(workspace: Path, server: FakeLLMS
     assert "Compute the area of a circle." in server.calls[0].system
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_the_search_and_keeps_candidates(workspace: Path) -> None:
     with FakeLLMServer(PlanSearchScript("area", first=3, derived=3), latency=0.15) as server:
         process = subprocess.Popen(
@@ -182,23 +197,22 @@ def test_ctrl_c_stops_the_search_and_keeps_candidates(workspace: Path) -> None:
              "--budget", "full", "--concurrency", "4"],
             cwd=workspace, env=cli_env(server), stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+            preexec_fn=default_sigint,
         )
         assert process.stderr is not None
-        deadline = time.monotonic() + 30
         for line in process.stderr:
-            if line.startswith("candidate ") or time.monotonic() > deadline:
+            if re.search(r"\bcandidate c\d+ ", line):  # the first candidate is in
                 break
         process.send_signal(signal.SIGINT)
-        stdout, stderr = process.communicate(timeout=20)
-        stopped_at = server.request_count
-        time.sleep(0.5)
-        assert server.request_count == stopped_at
+        stdout, stderr = process.communicate(timeout=60)
+    # the process has exited: nothing of the search is left to call the model
     assert process.returncode == 130
-    assert "candidates for area" in stdout
+    assert re.search(r"^[1-9]\d* candidates? for area", stdout, re.MULTILINE), stdout
     assert "Cancelled" in stderr
     assert "Traceback" not in stderr
 
 
+@pytest.mark.slow
 def test_two_solves_at_once_share_the_cache(workspace: Path) -> None:
     with FakeLLMServer(PlanSearchScript("area", first=2, derived=2), latency=0.01) as server:
         env = cli_env(server)
@@ -208,16 +222,18 @@ def test_two_solves_at_once_share_the_cache(workspace: Path) -> None:
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
                      for _ in range(2)]
         outputs = [p.communicate(timeout=90) for p in processes]
-        assert [p.returncode for p in processes] == [0, 0], [o[1] for o in outputs]
+        # the scripted code fails the docstring's example: candidates, none passing (1)
+        assert [p.returncode for p in processes] == [1, 1], [o[1] for o in outputs]
         before = server.request_count
         third = plansearch(*command[3:], cwd=workspace, env=env)
-        assert third.returncode == 0
+        assert third.returncode == 1
         assert server.request_count == before
     results = [json.loads(out) for out, _ in outputs] + [json.loads(third.stdout)]
     assert len({len(r["candidates"]) for r in results}) == 1
     assert results[2]["stats"]["cached_calls"] == results[2]["stats"]["calls"]
 
 
+@pytest.mark.slow
 def test_no_cache_and_cache_clear(workspace: Path, server: FakeLLMServer) -> None:
     env = cli_env(server)
     args = ("solve", "geometry.py::area", "--budget", "quick", "--json")
@@ -246,6 +262,7 @@ def test_radius_three():
 '''
 
 
+@pytest.mark.slow
 def test_workspace_tests_rank_candidates(workspace: Path, server: FakeLLMServer) -> None:
     (workspace / "pyproject.toml").write_text("[project]\nname = 'geo'\n", encoding="utf-8")
     (workspace / "tests").mkdir()
@@ -260,6 +277,7 @@ def test_workspace_tests_rank_candidates(workspace: Path, server: FakeLLMServer)
     assert (workspace / "geometry.py").read_text(encoding="utf-8") == before
 
 
+@pytest.mark.slow
 def test_stop_when_passing_and_no_tests(workspace: Path) -> None:
     with FakeLLMServer(PlanSearchScript("area", first=3, derived=3, code_for=area_code),
                        latency=0.02) as server:

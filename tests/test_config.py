@@ -69,3 +69,15 @@ def test_every_setting_is_documented() -> None:
     text = (Path(__file__).resolve().parent.parent / "docs" / "configuration.md").read_text()
     for name in Settings.model_fields:
         assert f"| `{name}` | `PLANSEARCH_{name.upper()}` |" in text, name
+
+
+def test_settings_of_every_component_keep_their_flat_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_config(tmp_path, monkeypatch, 'depth = 3\nisolation = "rlimits"\n')
+    monkeypatch.setenv("PLANSEARCH_MEMORY_MB", "256")
+    monkeypatch.setenv("PLANSEARCH_WORKSPACE_TESTS", "false")
+    monkeypatch.setenv("PLANSEARCH_CACHE", "false")
+    settings = load_settings()
+    assert (settings.depth, settings.isolation, settings.memory_mb) == (3, "rlimits", 256)
+    assert settings.workspace_tests is False and settings.cache is False

@@ -230,6 +230,15 @@ def test_multiline_signature_is_kept_as_written(module_file: Path) -> None:
     assert problem.examples == ()
 
 
+def test_signature_ends_at_the_headers_own_colon() -> None:
+    source = (
+        'class A:\n\t@dec(":")\n\tdef f(self, s=":)", t=lambda: 1) -> lambda: 2:  # c: d\n'
+        '\t\t"""Do."""\n\t\t...\n'
+    )
+    problem = problem_from_source(source, "A.f")
+    assert problem.signature == '@dec(":")\ndef f(self, s=":)", t=lambda: 1) -> lambda: 2:'
+
+
 def test_method_stub_with_decorator(module_file: Path) -> None:
     problem = problem_from_file(module_file, "Shape.load")
     assert problem.entry_point == "load" and problem.qualname == "Shape.load"

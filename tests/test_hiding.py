@@ -369,7 +369,7 @@ def test_tests_are_unreadable_in_the_sandbox(
     assert not (real / "tests" / "new.txt").exists()
 
 
-@pytest.mark.parametrize("level", ["bwrap", "namespaces"])
+@pytest.mark.parametrize("level", [pytest.param("bwrap", marks=pytest.mark.slow), "namespaces"])
 def test_as_many_hidden_paths_as_listed_fit_in_a_command_line(
     level: IsolationLevel, tmp_path: Path
 ) -> None:

@@ -8,11 +8,11 @@ sandbox contains are skipped, with the reason, at the limits-only level.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import socket
 import tempfile
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -81,11 +81,14 @@ def live_processes(name: bytes, marker: bytes | None = None) -> list[int]:
 
 
 async def assert_contained(executor: Executor, marker: bytes | None = None) -> None:
-    """No candidate process is left, and the executor still serves."""
-    deadline = time.monotonic() + 3.0
+    """No candidate process is left (they may take a moment to die: a bounded wait), and
+    the executor still serves."""
     name = executor.process_name.encode()
-    while (left := live_processes(name, marker)) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(30):
+            while live_processes(name, marker):
+                await asyncio.sleep(0.05)
+    left = live_processes(name, marker)
     assert not left, f"processes left behind: {left}"
     result = await executor.run(NORMAL, [returns()])
     assert statuses(result) == [TestStatus.PASS]
@@ -98,13 +101,14 @@ def require_sandbox(executor: Executor, protection: str) -> None:
 
 
 async def test_infinite_loop_times_out_and_the_next_test_still_runs(executor: Executor) -> None:
-    started = time.monotonic()
     result = await run(executor, "def f():\n    while True:\n        pass\n", returns(), AFTER)
+    # ended by the test's 1 s, not the candidate's 8 s (that would leave AFTER not run)
     assert statuses(result) == [TestStatus.TIMEOUT, TestStatus.PASS]
-    assert time.monotonic() - started < 5
+    assert "1 s" in result.outcomes[0].message, result.outcomes[0].message
     await assert_contained(executor)
 
 
+@pytest.mark.slow
 async def test_loop_that_ignores_the_alarm_is_killed_from_outside(executor: Executor) -> None:
     source = (
         "import signal\n"
@@ -120,13 +124,12 @@ async def test_loop_that_ignores_the_alarm_is_killed_from_outside(executor: Exec
 
 
 async def test_fork_bomb_is_stopped(executor: Executor) -> None:
-    started = time.monotonic()
     bomb = "import os\ndef f():\n    while True:\n        os.fork()\n"
     result = await run(executor, bomb, returns(), AFTER)
+    # the process limit stops it (an error), not a time limit; and the next test runs
     assert statuses(result) == [TestStatus.ERROR, TestStatus.PASS]
     message = result.outcomes[0].message
     assert "processes" in message or "BlockingIOError" in message, message
-    assert time.monotonic() - started < 5
     await assert_contained(executor)
 
 

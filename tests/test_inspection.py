@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import textwrap
-import time
 
 import pytest
 
@@ -508,10 +507,8 @@ def test_malformed_examples_are_skipped() -> None:
 )
 def test_pathological_sources_do_not_raise(source: str) -> None:
     examples = [example("f([1, 2])", "[" + ", ".join(["1"] * 10_000) + "]"), sample("1 2", "3")]
-    started = time.monotonic()
     assert special_casing(source, examples, "f") == []
     assert environment_reads(source) == []
-    assert time.monotonic() - started < 10
 
 
 def test_a_large_hard_coded_table_is_still_found_by_its_entries() -> None:

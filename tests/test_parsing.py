@@ -250,8 +250,9 @@ CODE_CASES: list[tuple[str, str, str | None, str | None]] = [
     ("nested function of that name does not count",
      "```python\ndef outer():\n    def f():\n        return 1\n    return f\n```", "f", None),
     ("no block defines the function", "```python\ndef g():\n    return 1\n```", "f", None),
-    ("method inside a class does not count",
-     "```python\nclass A:\n    def f(self):\n        return 1\n```", "f", None),
+    ("a method of a top-level class counts (the splice takes a class-wrapped method)",
+     "```python\nclass A:\n    def f(self):\n        return 1\n```", "f",
+     "class A:\n    def f(self):\n        return 1"),
     ("only prose", "I'm sorry, I can't help with that.", "f", None),
     ("one word", "Done", None, None),
     (

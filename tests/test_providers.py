@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-import time
+import threading
 from collections.abc import AsyncIterator
 
 import pytest
@@ -26,7 +26,7 @@ from plansearch.models.errors import (
     ServerError,
 )
 from plansearch.models.openai_provider import OpenAIProvider, reply_from_completion
-from tests.support.fake_llm import FakeLLMServer, FakeReply, Fault
+from tests.support.fake_llm import FakeCall, FakeLLMServer, FakeReply, Fault
 
 KEY = "sk-test-secret-0123456789"
 TIMEOUT = 0.5
@@ -43,12 +43,12 @@ REQUEST = ModelRequest(
 def make(api: str, server: FakeLLMServer, *, key: str | None = KEY) -> Provider:
     if api == "anthropic":
         assert key is not None
-        return AnthropicProvider(
+        return AnthropicProvider(AnthropicProvider.Options(
             model="claude-test", api_key=key, base_url=server.base_url_anthropic, timeout=TIMEOUT
-        )
-    return OpenAIProvider(
+        ))
+    return OpenAIProvider(OpenAIProvider.Options(
         model="local-test", api_key=key, base_url=server.base_url_openai, timeout=TIMEOUT
-    )
+    ))
 
 
 @pytest.fixture(params=["anthropic", "openai"])
@@ -237,9 +237,11 @@ async def test_unreachable_endpoint_names_the_url(api: str) -> None:
         port = sock.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
     if api == "anthropic":
-        provider: Provider = AnthropicProvider(model="m", api_key=KEY, base_url=url, timeout=2)
+        provider: Provider = AnthropicProvider(
+            AnthropicProvider.Options(model="m", api_key=KEY, base_url=url, timeout=2))
     else:
-        provider = OpenAIProvider(model="m", base_url=f"{url}/v1", timeout=2)
+        provider = OpenAIProvider(
+            OpenAIProvider.Options(model="m", base_url=f"{url}/v1", timeout=2))
     with pytest.raises(EndpointUnreachable) as caught:
         await provider.complete(REQUEST)
     await provider.aclose()
@@ -248,24 +250,28 @@ async def test_unreachable_endpoint_names_the_url(api: str) -> None:
 
 def test_cache_identity_names_endpoint_and_model(fake_llm: FakeLLMServer) -> None:
     a = make("openai", fake_llm)
-    b = OpenAIProvider(model="local-test", base_url="http://127.0.0.1:1/v1")
+    b = OpenAIProvider(
+        OpenAIProvider.Options(model="local-test", base_url="http://127.0.0.1:1/v1"))
     assert fake_llm.base_url_openai in a.cache_identity and "local-test" in a.cache_identity
     assert a.cache_identity != b.cache_identity
     assert a.cache_identity != make("anthropic", fake_llm).cache_identity
 
 
-async def test_two_hundred_concurrent_requests() -> None:
-    with FakeLLMServer(latency=0.3) as server:
-        provider = AnthropicProvider(
-            model="m", api_key=KEY, base_url=server.base_url_anthropic, timeout=20
-        )
-        started = time.monotonic()
+async def test_two_hundred_requests_are_in_flight_at_once() -> None:
+    together = threading.Barrier(200)
+
+    def answer_once_all_arrived(call: FakeCall) -> str:
+        together.wait(timeout=60)  # broken (a server error) unless all 200 wait here at once
+        return "ok"
+
+    with FakeLLMServer(answer_once_all_arrived) as server:
+        provider = AnthropicProvider(AnthropicProvider.Options(
+            model="m", api_key=KEY, base_url=server.base_url_anthropic, timeout=90
+        ))
         replies = await asyncio.gather(*(provider.complete(REQUEST) for _ in range(200)))
-        elapsed = time.monotonic() - started
         await provider.aclose()
         assert server.request_count == 200
-    assert all(reply.text for [reply] in replies)
-    assert elapsed < 8.0, "one after another would take 60 s"
+    assert all(reply.text == "ok" for [reply] in replies)
 
 
 async def _faults_served(seed: int) -> list[str]:
@@ -298,15 +304,13 @@ async def test_broken_responder_is_reported_not_hidden(fake_llm: FakeLLMServer) 
 async def test_stop_is_bounded_even_with_a_request_hanging() -> None:
     server = FakeLLMServer(hang_seconds=30).start()
     server.inject(Fault.HANG)
-    provider = AnthropicProvider(
+    provider = AnthropicProvider(AnthropicProvider.Options(
         model="m", api_key=KEY, base_url=server.base_url_anthropic, timeout=20
-    )
+    ))
     pending = asyncio.create_task(provider.complete(REQUEST))
     while server.request_count == 0:
         await asyncio.sleep(0.01)
-    started = time.monotonic()
     await asyncio.to_thread(server.stop)
-    assert time.monotonic() - started < 2.0
-    with pytest.raises(EndpointUnreachable):
+    with pytest.raises(EndpointUnreachable):  # cut off, not timed out after 20 s
         await pending
     await provider.aclose()

@@ -14,11 +14,10 @@ from plansearch.extract import problem_from_file
 from plansearch.ranking import Ranking
 from plansearch.rerun import rerun
 from plansearch.result import SearchResult
-from plansearch.search import Search
 from plansearch.splice import splice_candidate
 from plansearch.store import RunStore, StoredRun, default_store_path
-from plansearch.testsources.collect import collect_tests
-from tests.search_helpers import fast_retries, settings_for
+from plansearch.workbench import Target
+from tests.search_helpers import settings_for, workbench
 from tests.support.fake_llm import FakeCall, FakeLLMServer
 from tests.support.plansearch_script import PlanSearchScript
 
@@ -60,29 +59,26 @@ async def executor(workspace: Path) -> AsyncIterator[Executor]:
         yield started
 
 
-async def searched(workspace: Path, executor: Executor, settings: Settings) -> SearchResult:
-    """A search on calc.py::scale whose candidates ran against the workspace's tests."""
+async def searched(workspace: Path, settings: Settings) -> tuple[SearchResult, str]:
+    """A search on calc.py::scale whose candidates ran against the workspace's tests, and
+    the id under which the workbench stored it."""
     problem = problem_from_file(workspace / "calc.py", "scale")
-    tests = collect_tests(problem, settings, workspace=workspace)
-    search = Search(problem, settings, retry_policy=fast_retries(settings), executor=executor,
-                    tests=tests, module_source=MODULE)
-    async for _ in search.events():
-        pass
-    assert search.result is not None
-    return search.result
+    async with workbench(settings) as bench:
+        search = await bench.search(Target(problem, MODULE, workspace))
+        result = await search.run()
+    assert search.run_id is not None
+    return result, search.run_id
 
 
 @pytest.fixture
 async def stored_run(
-    workspace: Path, executor: Executor, tmp_path: Path
+    workspace: Path, tmp_path: Path
 ) -> AsyncIterator[tuple[RunStore, StoredRun, Settings]]:
     script = PlanSearchScript("scale", first=2, derived=2, code_for=scale_code)
     with FakeLLMServer(script) as server:
         settings = settings_for(server, tmp_path, depth=1)
-        result = await searched(workspace, executor, settings)
-    problem = problem_from_file(workspace / "calc.py", "scale")
+        _, run_id = await searched(workspace, settings)
     with RunStore(default_store_path(workspace)) as store:
-        run_id = store.save_run(result, problem, workspace=str(workspace), module_source=MODULE)
         stored = store.load_run(run_id)
         assert stored is not None
         yield store, stored, settings
@@ -162,11 +158,10 @@ async def test_model_written_tests_are_kept(
                               tests_reply="```python\nassert scale(10) == 20\n```")
     with FakeLLMServer(script) as server:
         settings = settings_for(server, tmp_path, depth=1, generate_tests=1)
-        result = await searched(workspace, executor, settings)
+        result, run_id = await searched(workspace, settings)
     assert [t.kind for t in result.tests] == ["pytest", "generated"]
-    problem = problem_from_file(workspace / "calc.py", "scale")
     with RunStore(default_store_path(workspace)) as store:
-        stored = store.load_run(store.save_run(result, problem, workspace=str(workspace)))
+        stored = store.load_run(run_id)
     assert stored is not None
     (workspace / "tests" / "test_calc.py").unlink()
     tests, runs, ranking = await rerun(stored, executor, workspace=workspace, settings=settings)

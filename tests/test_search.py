@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,8 @@ from plansearch.events import (
     StageStarted,
 )
 from plansearch.result import FinishReason
-from plansearch.search import Search
-from tests.search_helpers import FAST_RETRIES, PROBLEM, run_search, settings_for
+from plansearch.workbench import Target
+from tests.search_helpers import PROBLEM, run_search, settings_for, workbench
 from tests.support.fake_llm import FakeCall, FakeLLMServer, Fault
 from tests.support.plansearch_script import PlanSearchScript, stage_of
 
@@ -66,6 +67,7 @@ async def test_plansearch_graph_has_the_prescribed_shape(
     assert isinstance(events[0], StageStarted)
 
 
+@pytest.mark.slow
 async def test_paper_example_counts(tmp_path: Path) -> None:
     """n1 = 5, n2 = 3, S = 2, L = 2: U = 112 nodes, 224 programs, 852 calls (the notes)."""
     with FakeLLMServer(PlanSearchScript("add", first=5, derived=3)) as server:
@@ -132,30 +134,51 @@ async def test_max_output_tokens(tmp_path: Path) -> None:
     assert result.stats.usage.output_tokens >= 60
 
 
+@pytest.mark.slow
 async def test_deadline_keeps_what_finished(tmp_path: Path) -> None:
-    with FakeLLMServer(PlanSearchScript("add"), latency=0.1) as server:
+    """Two calls are answered at once, every later one is held until the search has ended:
+    the deadline ends the search with the two candidates, without waiting for the rest."""
+    script = PlanSearchScript("add")
+    release = threading.Event()
+    answered: list[FakeCall] = []
+    lock = threading.Lock()
+
+    def responder(call: FakeCall) -> str:
+        with lock:
+            first = len(answered) < 2
+            if first:
+                answered.append(call)
+        if not first:
+            release.wait(60)
+        return str(script(call))
+
+    with FakeLLMServer(responder) as server:
         settings = settings_for(server, tmp_path, strategy="repeated", max_candidates=20,
-                                concurrency=2, deadline=0.55)
-        result, _ = await run_search(settings)
+                                concurrency=2, deadline=3.0)
+        try:
+            result, _ = await run_search(settings)
+            held = server.request_count - len(answered)
+        finally:
+            release.set()
     assert result.finish_reason is FinishReason.DEADLINE
-    assert 2 <= len(result.candidates) < 20
-    assert result.stats.wall_seconds < 1.5
+    assert len(result.candidates) == 2
+    assert held >= 1, "calls were in flight when the deadline came"
 
 
 async def test_cancel_stops_in_flight_calls_and_keeps_candidates(tmp_path: Path) -> None:
     with FakeLLMServer(PlanSearchScript("add", first=4, derived=3), latency=0.05) as server:
-        search = Search(PROBLEM, settings_for(server, tmp_path, concurrency=8),
-                        retry_policy=FAST_RETRIES)
-        seen = 0
-        async for event in search.events():
-            if isinstance(event, CandidateReady):
-                seen += 1
-                if seen == 3:
-                    search.cancel()
-        assert search.result is not None
-        requests_at_end = server.request_count
-        await asyncio.sleep(0.3)
-        assert server.request_count == requests_at_end, "nothing runs after cancel"
+        async with workbench(settings_for(server, tmp_path, concurrency=8)) as bench:
+            search = await bench.search(Target(PROBLEM))
+            seen = 0
+            async for event in search.events():
+                if isinstance(event, CandidateReady):
+                    seen += 1
+                    if seen == 3:
+                        search.cancel()
+            assert search.result is not None
+            # nothing of the search is left that could make a call: no task but this test's
+            left = asyncio.all_tasks() - {asyncio.current_task()}
+            assert not left, f"still running after cancel: {left}"
     assert search.result.finish_reason is FinishReason.CANCELLED
     assert len(search.result.candidates) >= 3
     assert search.result.stats.calls < 400
@@ -174,6 +197,7 @@ async def test_second_identical_run_makes_no_http_request(tmp_path: Path) -> Non
     assert len(set(map(tuple, positions))) == len(positions), "positions identify candidates"
 
 
+@pytest.mark.slow
 async def test_two_concurrent_runs_share_one_cache_file(tmp_path: Path) -> None:
     with FakeLLMServer(PlanSearchScript("add", first=3, derived=2), latency=0.005) as server:
         settings = settings_for(server, tmp_path)
@@ -194,6 +218,7 @@ async def test_bad_key_aborts_the_search_with_one_clear_message(tmp_path: Path) 
     assert "sk-test-not-a-real-key" not in result.model_dump_json()
 
 
+@pytest.mark.slow
 async def test_transient_faults_are_retried_and_the_search_completes(tmp_path: Path) -> None:
     script = PlanSearchScript("add", first=3, derived=2)
     with FakeLLMServer(script, fault_rate=0.3, seed=7, retry_after=0.01) as server:
@@ -265,6 +290,7 @@ async def test_events_report_calls_and_in_flight(tmp_path: Path) -> None:
     assert finished[-1].stats.calls == len(finished)
 
 
+@pytest.mark.slow
 async def test_concurrency_limit_holds_and_queues_the_rest(tmp_path: Path) -> None:
     with FakeLLMServer(PlanSearchScript("add", first=3, derived=2), latency=0.02) as server:
         _, events = await run_search(settings_for(server, tmp_path, concurrency=3))

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from plansearch.events import CandidateReady, CandidateTested, RankingChanged
-from plansearch.execution.executor import Executor
-from plansearch.execution.limits import Limits
 from plansearch.problem import Example, Problem
 from plansearch.result import FinishReason
-from plansearch.search import Search
 from plansearch.testsources.examples import tests_from_examples as example_tests
-from tests.search_helpers import fast_retries, settings_for
+from plansearch.types import Program
+from plansearch.workbench import Target
+from tests.search_helpers import settings_for, workbench
 from tests.support.fake_llm import FakeCall, FakeLLMServer
 from tests.support.plansearch_script import PlanSearchScript
 
@@ -39,21 +37,17 @@ def mixed_code(call: FakeCall) -> str:
     return f"```python\ndef add(a, b):\n    return {body}\n```"
 
 
-@pytest.fixture
-async def executor() -> AsyncIterator[Executor]:
-    async with Executor(workers=2, limits=Limits(test_timeout=2, candidate_timeout=5)) as ex:
-        yield ex
+LIMITS = {"test_timeout": 2, "candidate_timeout": 5}
 
 
-async def test_every_candidate_is_tested_and_passing_ones_rank_first(
-    tmp_path: Path, executor: Executor
-) -> None:
+async def test_every_candidate_is_tested_and_passing_ones_rank_first(tmp_path: Path) -> None:
     script = PlanSearchScript("add", first=2, derived=2, code_for=mixed_code)
     with FakeLLMServer(script) as server:
-        settings = settings_for(server, tmp_path, depth=1)
-        search = Search(PROBLEM, settings, retry_policy=fast_retries(settings),
-                        executor=executor, tests=example_tests(PROBLEM))
-        events = [event async for event in search.events()]
+        settings = settings_for(server, tmp_path, depth=1, **LIMITS)
+        async with workbench(settings) as bench:
+            search = await bench.search(Target(PROBLEM))
+            assert search.tests == example_tests(PROBLEM)
+            events = [event async for event in search.events()]
     result = search.result
     assert result is not None and result.ranking is not None
     assert len(result.tests) == 2
@@ -77,31 +71,27 @@ async def test_every_candidate_is_tested_and_passing_ones_rank_first(
     assert [c.id for c in result.ranked_candidates()] == [r.candidate_id for r in ranked]
 
 
-async def test_stop_when_passing_ends_the_search(tmp_path: Path, executor: Executor) -> None:
+async def test_stop_when_passing_ends_the_search(tmp_path: Path) -> None:
     script = PlanSearchScript("add", first=4, derived=3, code_for=mixed_code)
     with FakeLLMServer(script, latency=0.02) as server:
-        settings = settings_for(server, tmp_path, stop_when_passing=2, concurrency=4)
-        search = Search(PROBLEM, settings, retry_policy=fast_retries(settings),
-                        executor=executor, tests=example_tests(PROBLEM))
-        result = await search.run()
+        settings = settings_for(server, tmp_path, stop_when_passing=2, concurrency=4, **LIMITS)
+        async with workbench(settings) as bench:
+            result = await (await bench.search(Target(PROBLEM))).run()
     assert result.finish_reason is FinishReason.ENOUGH_PASSING
     assert result.ranking is not None and result.ranking.passing >= 2
     assert len(result.candidates) < 100
 
 
-async def test_model_written_tests_group_but_never_outrank(
-    tmp_path: Path, executor: Executor
-) -> None:
+async def test_model_written_tests_group_but_never_outrank(tmp_path: Path) -> None:
     script = PlanSearchScript(
         "add", first=2, derived=2, code_for=mixed_code,
         tests_reply="Sure:\n```python\nassert add(2, 2) == 5\nassert add(0, 7) == 7\n"
                     "add(10, 1)\nprint('hi')\n```",
     )
     with FakeLLMServer(script) as server:
-        settings = settings_for(server, tmp_path, depth=1, generate_tests=3)
-        search = Search(PROBLEM, settings, retry_policy=fast_retries(settings),
-                        executor=executor, tests=example_tests(PROBLEM))
-        result = await search.run()
+        settings = settings_for(server, tmp_path, depth=1, generate_tests=3, **LIMITS)
+        async with workbench(settings) as bench:
+            result = await (await bench.search(Target(PROBLEM))).run()
     generated = [t for t in result.tests if t.kind == "generated"]
     assert [t.call for t in generated] == ["add(2, 2)", "add(0, 7)", "add(10, 1)"]
     assert not any(t.trusted for t in generated)
@@ -113,25 +103,24 @@ async def test_model_written_tests_group_but_never_outrank(
     assert result.ranking.diversity.behaviour_clusters == 2
 
 
+@pytest.mark.slow
 async def test_cancel_stops_test_runs_too(tmp_path: Path) -> None:
     def slow_code(call: FakeCall) -> str:
         return "```python\nimport time\ndef add(a, b):\n    time.sleep(30)\n    return a + b\n```"
 
     script = PlanSearchScript("add", first=2, derived=2, code_for=slow_code)
-    async with Executor(workers=1, limits=Limits(test_timeout=60, candidate_timeout=60)) as ex:
-        with FakeLLMServer(script) as server:
-            settings = settings_for(server, tmp_path, depth=1)
-            search = Search(PROBLEM, settings, retry_policy=fast_retries(settings),
-                            executor=ex, tests=example_tests(PROBLEM))
+    with FakeLLMServer(script) as server:
+        settings = settings_for(server, tmp_path, depth=1, test_timeout=60, candidate_timeout=60)
+        async with workbench(settings) as bench:
+            search = await bench.search(Target(PROBLEM))
             async for event in search.events():
                 if isinstance(event, CandidateReady):
                     await asyncio.sleep(0.3)
                     search.cancel()
             assert search.result is not None
             assert search.result.finish_reason is FinishReason.CANCELLED
-        # The executor still serves after the cancelled runs.
-        from plansearch.types import Program
-
-        run = await ex.run(Program(source="def add(a, b):\n    return a + b\n",
-                                   entry_point="add"), example_tests(PROBLEM))
-        assert [o.status.value for o in run.outcomes] == ["pass", "pass"]
+            # The executor still serves after the cancelled runs.
+            async with bench.lease_executor(settings) as ex:
+                run = await ex.run(Program(source="def add(a, b):\n    return a + b\n",
+                                           entry_point="add"), example_tests(PROBLEM))
+            assert [o.status.value for o in run.outcomes] == ["pass", "pass"]

@@ -10,6 +10,7 @@ from types import ModuleType
 import pytest
 
 from plansearch.problem import Problem
+from plansearch.source import definition_start
 from plansearch.splice import SpliceError, candidate_program, module_name_for, splice_candidate
 
 
@@ -18,14 +19,13 @@ def stub_problem(source: str, entry: str, qualname: str | None = None) -> Proble
     tree = ast.parse(source)
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == entry:
-            start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
             return Problem(
                 statement=ast.get_docstring(node) or "",
                 entry_point=entry,
                 qualname=qualname or entry,
                 is_async=isinstance(node, ast.AsyncFunctionDef),
                 source_path="mymod.py",
-                stub_start_line=start,
+                stub_start_line=definition_start(node),
                 stub_end_line=node.end_lineno,
             )
     raise AssertionError(f"no {entry} in source")
@@ -473,3 +473,15 @@ def test_the_stubs_signature_is_kept_unless_the_candidate_changes_the_parameters
     one_line = "def f(x: int) -> int: ...\n"
     result = splice_candidate(one_line, stub_problem(one_line, "f"), "def f(x):\n    return x\n")
     assert result == "def f(x):\n    return x\n"
+
+
+def test_the_stubs_header_is_kept_across_a_multi_line_string_and_a_lambda_annotation() -> None:
+    source = 'def fmt(x, sep="""\n:)""") -> "str":  # the header\n    """Join."""\n    ...\n'
+    same_parameters = 'def fmt(x, sep=""):\n    return sep\n'
+    result = splice_candidate(source, stub_problem(source, "fmt"), same_parameters)
+    assert result == (
+        'def fmt(x, sep="""\n:)""") -> "str":  # the header\n    """Join."""\n    return sep\n'
+    )
+    new_parameters = "def fmt(x, sep, end) -> lambda: 1: return x\n"
+    result = splice_candidate(source, stub_problem(source, "fmt"), new_parameters)
+    assert result == 'def fmt(x, sep, end) -> lambda: 1:\n    """Join."""\n    return x\n'

@@ -11,8 +11,9 @@ import ast
 import contextlib
 import json
 import math
-import time
+import sys
 from collections.abc import Callable, Iterator
+from types import FrameType
 from typing import Any
 
 import pytest
@@ -866,20 +867,43 @@ def test_the_required_probes_stop_at_a_return() -> None:
 # cost -------------------------------------------------------------------------------------
 
 
-def test_a_large_file_splits_quickly() -> None:
+def _many_tests(count: int) -> str:
     tests = "".join(
         f"def test_{i}():\n    data = [{i}, {i + 1}]\n    assert f(data) == {{'k': {i}}}\n"
         f"    assert helper({i}) > 0\n\n"
-        for i in range(1000)
+        for i in range(count)
     )
-    code = f"from mod import f\n\ndef helper(x):\n    return f(x)\n\n{tests}"
+    return f"from mod import f\n\ndef helper(x):\n    return f(x)\n\n{tests}"
+
+
+def _calls_to_split(code: str, function: str) -> tuple[SplitTest | None, int]:
+    """`split_test(code, function)`, and how many Python function calls it made: a count
+    of its work that, unlike a time, does not depend on the machine or its load."""
+    calls = 0
+
+    def count(frame: FrameType, event: str, arg: object) -> None:
+        nonlocal calls
+        if event == "call":
+            calls += 1
+
+    sys.setprofile(count)
+    try:
+        result = split_test(code, function)
+    finally:
+        sys.setprofile(None)
+    return result, calls
+
+
+def test_a_large_file_splits_in_time_proportional_to_its_size() -> None:
+    code = _many_tests(1000)
     assert len(code.split("\n")) > 5000
-    started = time.perf_counter()
-    result = split_test(code, "test_500")
-    elapsed = time.perf_counter() - started
+    result, calls = _calls_to_split(code, "test_500")
     assert result is not None
     assert [e.expected for e in result.expectations] == [{"k": 500}, 0]
-    assert elapsed < 0.5
+    # twice the file, about twice the work: nothing is done per pair of tests (quadratic
+    # work would make a 5000-line file take seconds instead of the 0.04 s it takes)
+    _, twice = _calls_to_split(_many_tests(2000), "test_1000")
+    assert twice < 2.5 * calls
 
 
 def test_a_test_class_named_before_the_test_is_found() -> None:

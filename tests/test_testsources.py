@@ -261,6 +261,15 @@ def test_asserts_keep_their_setup_and_line_numbers() -> None:
     )
 
 
+def test_asserts_are_cut_at_the_lines_python_counts() -> None:
+    code = "data = [1]\r\nassert data == [1]\rdata.append(2)\rassert data == [1, 2]\r"
+    tests = workspace.tests_from_asserts(code, "checks.py")
+    assert [(t.line, t.code) for t in tests] == [
+        (2, "data = [1]\nassert data == [1]\n"),
+        (4, "data = [1]\n\ndata.append(2)\nassert data == [1, 2]\n"),
+    ]
+
+
 def test_asserts_inside_prose_are_found_line_by_line() -> None:
     statement = (
         "Write `mean(xs)` returning the average.\n\n"

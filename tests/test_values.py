@@ -123,3 +123,4 @@ def test_canonical_text_ignores_dict_and_set_order() -> None:
     assert values.canonical({"b": 1, "a": 2}) == values.canonical({"a": 2, "b": 1})
     assert values.canonical({3, 1, 2}) == values.canonical({2, 3, 1})
     assert values.canonical([1, 2]) != values.canonical((1, 2))
+    assert values.canonical((1,)) == "(1,)" != values.canonical(1)

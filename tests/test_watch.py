@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import signal
 import subprocess
@@ -18,10 +19,10 @@ from plansearch.result import SearchResult
 from plansearch.store import RunStore, default_store_path
 from tests.support.fake_llm import FakeLLMServer
 from tests.support.plansearch_script import PlanSearchScript
-from tests.test_cli import cli_env, plansearch
+from tests.test_cli import cli_env, default_sigint, plansearch
 from tests.test_rerun import MODULE, TESTS, scale_code
 
-ROW = re.compile(r"^│\s*(\d+)\s*│\s*(c\d+)\s*│")
+ROW = re.compile(r"^│\s*(\d+)\s*│\s*(\w+)\s*│")  # rank, candidate id (c1, direct, ...)
 TITLE = re.compile(r"^\d+ candidates for scale")
 
 
@@ -67,6 +68,7 @@ def flip_tests(workspace: Path) -> None:
     (workspace / "tests" / "test_calc.py").write_text(TESTS.format(expected=6))
 
 
+@pytest.mark.slow
 def test_solve_stores_the_run_and_watch_once_reranks(
     workspace: Path, solved: tuple[set[str], set[str]]
 ) -> None:
@@ -103,6 +105,7 @@ def test_watch_without_a_stored_run_says_to_solve_first(workspace: Path) -> None
     assert missing.returncode == 2 and "no such file: nowhere.py" in missing.stderr
 
 
+@pytest.mark.slow
 def test_watch_for_another_function_says_to_solve_first(
     workspace: Path, solved: tuple[set[str], set[str]]
 ) -> None:
@@ -145,14 +148,16 @@ class Output:
             time.sleep(0.05)
 
 
-@pytest.fixture
-def watcher(workspace: Path, solved: tuple[set[str], set[str]]) -> Iterator[
-    tuple[subprocess.Popen[str], Output]
-]:
+@contextlib.contextmanager
+def live_watcher(
+    workspace: Path, sigint: Callable[[], None]
+) -> Iterator[tuple[subprocess.Popen[str], Output]]:
+    """`plansearch watch calc.py::scale` running, with SIGINT set up by `sigint` (run in its
+    process before it starts); killed at the end if it still runs."""
     process = subprocess.Popen(
         [sys.executable, "-m", "plansearch", "watch", "calc.py::scale"], cwd=workspace,
         env=cli_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True,
+        text=True, preexec_fn=sigint,
     )
     try:
         yield process, Output(process)
@@ -162,7 +167,30 @@ def watcher(workspace: Path, solved: tuple[set[str], set[str]]) -> Iterator[
             process.wait(timeout=10)
 
 
-@pytest.mark.timeout(90)
+@pytest.fixture
+def watcher(workspace: Path, solved: tuple[set[str], set[str]]) -> Iterator[
+    tuple[subprocess.Popen[str], Output]
+]:
+    with live_watcher(workspace, default_sigint) as running:
+        yield running
+
+
+def ignore_sigint() -> None:
+    """For `preexec_fn`: SIGINT ignored, as a shell starts a background job."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def caught_signals(pid: int) -> set[int]:
+    """The signals process `pid` has a handler for (SigCgt in /proc/<pid>/status)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            mask = int(line.split()[1], 16)
+            return {number for number in range(1, 65) if mask >> (number - 1) & 1}
+    raise AssertionError(f"no SigCgt line for process {pid}")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
 def test_the_live_watcher_reranks_when_a_test_file_changes(
     workspace: Path,
     solved: tuple[set[str], set[str]],
@@ -170,13 +198,17 @@ def test_the_live_watcher_reranks_when_a_test_file_changes(
 ) -> None:
     adds, muls = solved
     process, output = watcher
-    output.wait_for(lambda: any("watching the test files" in line for line in output.stderr),
-                    timeout=30)
+    # stdout and stderr are read by two threads: the table printed before the message may
+    # be read after it
+    output.wait_for(lambda: any("watching the test files" in line for line in output.stderr)
+                    and len(tables("".join(output.stdout))) >= 1, timeout=60)
     assert len(tables("".join(output.stdout))) == 1
 
     (workspace / "notes.txt").write_text("not a test file")
     flip_tests(workspace)
-    output.wait_for(lambda: len(tables("".join(output.stdout))) >= 2, timeout=30,
+    # the nudges: the watcher prints its message before its watch is in place, so a change
+    # made right after the message can go unseen
+    output.wait_for(lambda: len(tables("".join(output.stdout))) >= 2, timeout=60,
                     nudge=lambda: flip_tests(workspace))
     first, second = tables("".join(output.stdout))[:2]
     assert set(first[: len(adds)]) == adds
@@ -185,8 +217,28 @@ def test_the_live_watcher_reranks_when_a_test_file_changes(
     assert not any("notes.txt" in line for line in output.stderr)
 
     process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=20) == 0
+    assert process.wait(timeout=60) == 0  # a bounded wait: it exits within seconds
     for thread in output.threads:
         thread.join(timeout=5)
     assert "stopped watching" in "".join(output.stderr)
     assert "Traceback" not in "".join(output.stderr)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
+@pytest.mark.xfail(strict=True, reason="issue 17: watch.py relies on asyncio.run's Ctrl-C "
+                   "handler, which is not installed when SIGINT was ignored on entry")
+def test_the_watcher_stops_on_sigint_also_in_a_background_job(
+    workspace: Path, solved: tuple[set[str], set[str]]
+) -> None:
+    """Started with SIGINT ignored (a script's `pytest &`, a CI step in the background), the
+    watcher still stops on SIGINT, as `plansearch solve` does: it handles SIGINT itself."""
+    with live_watcher(workspace, ignore_sigint) as (process, output):
+        output.wait_for(lambda: any("watching the test files" in line for line in output.stderr),
+                        timeout=60)
+        assert signal.SIGINT in caught_signals(process.pid), "SIGINT is left ignored"
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0
+        for thread in output.threads:
+            thread.join(timeout=5)
+        assert "stopped watching" in "".join(output.stderr)

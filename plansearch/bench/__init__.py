@@ -1,1 +1,1 @@
-"""The HumanEval pass@k bench: compare strategies on real problems with their tests."""
+"""The pass@k bench: compare strategies on HumanEval, HumanEval+, MBPP+ and LiveCodeBench."""

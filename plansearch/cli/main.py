@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from plansearch import __version__
+from plansearch.cli.apply_command import add_apply_parser, run_apply
 from plansearch.cli.bench_command import add_bench_parser
 from plansearch.cli.errors import CliError
 from plansearch.cli.settings_args import add_settings_arguments, settings_from_args
@@ -45,7 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
     output.add_argument("--show", type=int, metavar="N",
                         help="print candidate N with its whole plan")
     output.add_argument("--json", action="store_true",
-                        help="print the whole result as JSON (schema: `plansearch schema`)")
+                        help="print the whole result as JSON (schema: `plansearch schema`); "
+                        "progress goes to stderr as JSON lines")
+    solve.add_argument("--apply", action="store_true",
+                       help="put the best candidate into the file if it passes every test")
     add_settings_arguments(solve)
 
     cache = commands.add_parser("cache", help="inspect or clear the response cache")
@@ -61,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("schema", help="print the JSON schema of `solve --json` output")
     add_watch_parser(commands)
+    add_apply_parser(commands)
     return parser
 
 
@@ -94,6 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return int(run_serve(args))
         if args.command == "watch":
             return run_watch(args, settings_from_args(args))
+        if args.command == "apply":
+            return run_apply(args)
         if args.command == "schema":
             import json
 

@@ -105,7 +105,7 @@ class LiveState:
 def candidates_table(result: SearchResult) -> Table:
     """Candidates in rank order, with their tests and the first line of their plans."""
     ranked = _ranked_by_id(result)
-    table = Table(title=f"{len(result.candidates)} candidates for {result.problem}",
+    table = Table(title=f"{plural(len(result.candidates), 'candidate')} for {result.problem}",
                   title_justify="left")
     table.add_column("#", justify="right")
     table.add_column("id")
@@ -170,15 +170,18 @@ def summary(result: SearchResult) -> Text:
     if result.ranking is not None:
         diversity = result.ranking.diversity
         text.append(
-            f"\n{result.ranking.passing} of {diversity.tested} tested candidates pass all "
-            f"{result.ranking.trusted_tests} trusted tests; {diversity.behaviour_clusters} "
-            f"distinct behaviours, {diversity.distinct_plans} distinct plans"
+            f"\n{result.ranking.passing} of {plural(diversity.tested, 'tested candidate')} "
+            f"{'passes' if diversity.tested == 1 else 'pass'} all "
+            f"{plural(result.ranking.trusted_tests, 'trusted test')}; "
+            f"{plural(diversity.behaviour_clusters, 'distinct behaviour')}, "
+            f"{plural(diversity.distinct_plans, 'distinct plan')}"
         )
     if result.isolation:
         text.append(f"\nsandbox: {result.isolation}", style="dim")
     if stats.dropped_branches or stats.parse_failures:
-        text.append(f"\n{stats.dropped_branches} branches dropped, "
-                    f"{stats.parse_failures} unparsable replies", style="yellow")
+        text.append(f"\n{plural(stats.dropped_branches, 'branch', 'branches')} dropped, "
+                    f"{plural(stats.parse_failures, 'unparsable reply', 'unparsable replies')}",
+                    style="yellow")
     for error in result.errors[:5]:
         text.append(f"\n  {error}", style="yellow")
     return text
@@ -229,3 +232,8 @@ def show_candidate(
     usage = candidate.branch_usage
     console.print(f"[dim]branch tokens: {usage.input_tokens:,} in, "
                   f"{usage.output_tokens:,} out[/dim]")
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """`count` and the word for that many: "1 candidate", "2 candidates"."""
+    return f"{count} {word if count == 1 else many or word + 's'}"

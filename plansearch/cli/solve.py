@@ -4,68 +4,52 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
+import json
 import signal
 import sys
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
 from rich.live import Live
 
 from plansearch.cli.errors import CliError
+from plansearch.cli.progress import ProgressLines, json_record
 from plansearch.cli.render import LiveState, candidates_table, show_candidate, summary
 from plansearch.config import Settings
-from plansearch.events import CandidateReady, CandidateTested, SearchEvent, StageStarted
-from plansearch.execution.executor import Executor, ExecutorError
-from plansearch.execution.hiding import hidden_paths
-from plansearch.execution.limits import Limits
-from plansearch.execution.sandbox import SandboxUnavailable
+from plansearch.execution.errors import ExecutorError, SandboxUnavailable
 from plansearch.extract import parse_target, problem_from_file, problem_from_statement
-from plansearch.models.base import Provider
 from plansearch.models.cache import CacheError
 from plansearch.models.errors import ModelError
-from plansearch.models.factory import make_provider
-from plansearch.problem import Problem, ProblemError
+from plansearch.problem import ProblemError
 from plansearch.result import FinishReason, SearchResult
-from plansearch.search import Search
-from plansearch.store import RunStore, StoreError, default_store_path
-from plansearch.testsources.collect import collect_tests, describe, find_workspace
-from plansearch.types import TestCase
+from plansearch.testsources.collect import describe, find_workspace
+from plansearch.workbench import Target, Workbench
 
-EXIT_NO_CANDIDATES = 1
+EXIT_OK = 0
+"""A candidate passes every trusted test (or there were none to pass)."""
+EXIT_NONE_PASSING = 1
+"""Candidates were written, but none passes every trusted test."""
+EXIT_NO_CANDIDATE = 3
+"""No candidate: the model calls failed, or no reply could be used (the message says which)."""
+EXIT_MOST_CALLS_FAILED = 4
+"""More than half of the model calls failed after their retries: the result is partial."""
 EXIT_CANCELLED = 130
 
 
-@dataclass(frozen=True)
-class Task:
-    """What to solve: the problem, the module it lives in, and its tests."""
-
-    problem: Problem
-    module_source: str | None
-    workspace: Path | None
-    tests: list[TestCase]
-
-
-def load_task(args: argparse.Namespace, settings: Settings) -> Task:
-    """The problem named on the command line and its tests, or a `CliError`."""
+def load_target(args: argparse.Namespace) -> Target:
+    """The problem named on the command line, where it lives, or a `CliError`."""
     statement = _read_statement(args.statement) if args.statement else None
     try:
         if args.target:
             path, function = parse_target(args.target)
             problem = problem_from_file(path, function, statement=statement, force=args.force)
             source = path.read_text(encoding="utf-8")
-            workspace: Path | None = find_workspace(path)
-        elif statement is not None:
-            problem = problem_from_statement(statement, args.signature)
-            source, workspace = None, None
-        else:
-            raise CliError("give a target (path/to/file.py::function_name) or --statement FILE")
-        tests = collect_tests(problem, settings, workspace=workspace) if settings.run_tests else []
+            return Target(problem, module_source=source, workspace=find_workspace(path))
+        if statement is not None:
+            return Target(problem_from_statement(statement, args.signature))
     except ProblemError as error:
         raise CliError(str(error)) from None
-    return Task(problem=problem, module_source=source, workspace=workspace, tests=tests)
+    raise CliError("give a target (path/to/file.py::function_name) or --statement FILE")
 
 
 def _read_statement(source: str) -> str:
@@ -79,29 +63,22 @@ def _read_statement(source: str) -> str:
 
 def run_solve(args: argparse.Namespace, settings: Settings) -> int:
     """Run `solve`; returns the exit code."""
-    task = load_task(args, settings)
-    try:
-        provider = make_provider(settings)
-    except ModelError as error:
-        raise CliError(error.message) from None
+    target = load_target(args)
     err = Console(stderr=True)
     out = Console()
-    if task.tests and not args.json:
-        err.print(f"tests: {describe(task.tests)}", highlight=False)
     try:
-        result = asyncio.run(_search(task, settings, provider, err, live=not args.json))
+        result = asyncio.run(_search(target, settings, err, args))
+    except ProblemError as error:
+        raise CliError(str(error)) from None
+    except ModelError as error:
+        raise CliError(error.message) from None
     except CacheError as error:
         raise CliError(str(error)) from None
     except (ExecutorError, SandboxUnavailable) as error:
         raise CliError(f"cannot run candidates: {error} (use --no-tests to skip testing, "
                        "or --isolation rlimits)") from None
-    if task.workspace is not None and result.candidates:
-        try:
-            with RunStore(default_store_path(task.workspace)) as store:
-                store.save_run(result, task.problem, workspace=str(task.workspace),
-                               module_source=task.module_source)
-        except StoreError as error:
-            err.print(f"the run was not stored: {error}", highlight=False)
+    if args.apply:
+        _apply_best(target, result, err)
     if args.json:
         print(result.model_dump_json(indent=2))
     elif args.show is not None:
@@ -113,68 +90,66 @@ def run_solve(args: argparse.Namespace, settings: Settings) -> int:
         if result.candidates:
             out.print(candidates_table(result))
         err.print(summary(result))
-    return _exit_code(result)
-
-
-@contextlib.asynccontextmanager
-async def _executor(task: Task, settings: Settings) -> AsyncIterator[Executor | None]:
-    if not settings.run_tests or not (task.tests or settings.generate_tests):
-        yield None
-        return
-    limits = Limits(test_timeout=settings.test_timeout,
-                    candidate_timeout=settings.candidate_timeout, memory_mb=settings.memory_mb)
-    paths = [task.workspace] if task.workspace is not None else []
-    hidden = []
-    if task.workspace is not None:
-        module = task.problem.source_path
-        extra = [Path(module)] if module else []
-        hidden = await asyncio.to_thread(hidden_paths, task.workspace, extra)
-    async with Executor(
-        limits=limits, isolation=settings.isolation, paths=paths, hidden=hidden
-    ) as executor:
-        yield executor
+    return exit_code(result)
 
 
 async def _search(
-    task: Task, settings: Settings, provider: Provider, err: Console, *, live: bool
+    target: Target, settings: Settings, err: Console, args: argparse.Namespace
 ) -> SearchResult:
-    async with _executor(task, settings) as executor:
-        search = Search(task.problem, settings, provider=provider, executor=executor,
-                        tests=task.tests, module_source=task.module_source)
+    async with Workbench(settings) as bench:
+        search = await bench.search(target)
+        if search.tests and not args.json:
+            err.print(f"tests: {describe(search.tests)}", highlight=False)
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGINT, search.cancel)
-        name = task.problem.entry_point or "program"
-        state = LiveState(title=f"{settings.strategy}: {name}")
+        name = target.problem.entry_point or "program"
         try:
-            if live and err.is_terminal:
+            if args.json:  # progress as JSON lines on stderr, the result on stdout
+                async for event in search.events():
+                    print(json.dumps(json_record(event)), file=sys.stderr, flush=True)
+            elif err.is_terminal:
+                state = LiveState(title=f"{settings.strategy}: {name}")
                 with Live(console=err, refresh_per_second=8, transient=True,
                           get_renderable=state.render):
                     async for event in search.events():
                         state.update(event)
             else:
+                lines = ProgressLines(err)
                 async for event in search.events():
-                    if live:
-                        _log_line(err, event)
+                    lines.update(event)
         finally:
             loop.remove_signal_handler(signal.SIGINT)
     assert search.result is not None
     return search.result
 
 
-def _log_line(err: Console, event: SearchEvent) -> None:
-    """Progress as plain lines, for a terminal that cannot redraw (a pipe, a CI log)."""
-    if isinstance(event, StageStarted):
-        err.print(f"stage: {event.stage}", highlight=False)
-    elif isinstance(event, CandidateReady):
-        err.print(f"candidate {event.candidate.id}: {event.candidate.plan.headline()}",
-                  highlight=False)
-    elif isinstance(event, CandidateTested):
-        err.print(f"tested {event.candidate_id}: {event.ranked.tally_text}", highlight=False)
+def _apply_best(target: Target, result: SearchResult, err: Console) -> None:
+    """`solve --apply`: put the best candidate into the file if it passes every test."""
+    from plansearch.cli.apply_command import write_candidate
+
+    best = result.ranking.candidates[0] if result.ranking and result.ranking.candidates else None
+    path = target.module_path
+    if path is None:
+        err.print("not applied: the problem is not a function in a file", style="yellow")
+    elif best is None or not best.passes_all:
+        err.print("not applied: no candidate passes every trusted test", style="yellow")
+    else:
+        candidate = next(c for c in result.candidates if c.id == best.candidate_id)
+        write_candidate(path, target.problem, candidate, target.module_source, out=err)
+        err.print(f"applied {candidate.id} ({best.tally_text}) to {path}", highlight=False,
+                  markup=False)
 
 
-def _exit_code(result: SearchResult) -> int:
+def exit_code(result: SearchResult) -> int:
+    """What the search came to, as `docs/getting-started.md#exit-status` documents."""
     if result.finish_reason is FinishReason.CANCELLED:
         return EXIT_CANCELLED
-    if result.finish_reason is FinishReason.ERROR or not result.candidates:
-        return EXIT_NO_CANDIDATES
-    return 0
+    if not result.candidates:
+        return EXIT_NO_CANDIDATE
+    stats = result.stats
+    if stats.failed_calls * 2 > stats.calls + stats.failed_calls:
+        return EXIT_MOST_CALLS_FAILED
+    ranking = result.ranking
+    if ranking is not None and ranking.trusted_tests and not ranking.passing:
+        return EXIT_NONE_PASSING
+    return EXIT_OK

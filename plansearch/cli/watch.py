@@ -21,8 +21,8 @@ from plansearch.config import Settings
 if TYPE_CHECKING:
     from watchfiles import Change
 
-    from plansearch.execution.executor import Executor
-    from plansearch.store import RunStore, StoredRun
+    from plansearch.store import StoredRun
+    from plansearch.workbench import Workbench
 
 
 def add_watch_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -41,12 +41,12 @@ def add_watch_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
 
 def run_watch(args: argparse.Namespace, settings: Settings) -> int:
     """Run `watch`; returns the exit code (0 after Ctrl-C)."""
-    from plansearch.execution.executor import ExecutorError
-    from plansearch.execution.sandbox import SandboxUnavailable
+    from plansearch.execution.errors import ExecutorError, SandboxUnavailable
     from plansearch.extract import parse_target
     from plansearch.problem import ProblemError
-    from plansearch.store import RunStore, StoreError, default_store_path
+    from plansearch.store import StoreError, default_store_path
     from plansearch.testsources.collect import find_workspace
+    from plansearch.workbench import Workbench
 
     try:
         path, function = parse_target(args.target)
@@ -60,15 +60,23 @@ def run_watch(args: argparse.Namespace, settings: Settings) -> int:
     if not store_path.is_file():
         raise CliError(f"no stored runs in {workspace}: {hint}")
     err = Console(stderr=True, highlight=False)
-    try:
-        with RunStore(store_path) as store:
+
+    async def watch() -> None:
+        async with Workbench(settings) as bench:
+            store = bench.store_for(workspace)
+            if store is None:
+                raise CliError(f"cannot open the run store {store_path}")
             stored = store.latest_run(path, function)
             if stored is None:
                 raise CliError(f"no stored run for {function} in {path}: {hint}")
-            err.print(f"run {stored.run_id[:8]} of {stored.created.astimezone():%Y-%m-%d %H:%M}:"
-                      f" {len(stored.result.candidates)} candidates")
-            watcher = _Watcher(store, stored, workspace.resolve(), settings, Console(), err)
-            asyncio.run(watcher.run(once=args.once))
+            err.print(f"run {stored.run_id[:8]} of "
+                      f"{stored.created.astimezone():%Y-%m-%d %H:%M}: "
+                      f"{len(stored.result.candidates)} candidates")
+            watcher = _Watcher(bench, stored, workspace.resolve(), settings, Console(), err)
+            await watcher.run(once=args.once)
+
+    try:
+        asyncio.run(watch())
     except StoreError as error:
         raise CliError(str(error)) from None
     except ProblemError as error:
@@ -84,7 +92,7 @@ def run_watch(args: argparse.Namespace, settings: Settings) -> int:
 class _Watcher:
     """Re-ranks one stored run, saving and printing each new ranking."""
 
-    store: RunStore
+    bench: Workbench
     stored: StoredRun
     workspace: Path
     settings: Settings
@@ -95,43 +103,31 @@ class _Watcher:
         """Re-rank now, then (unless `once`) after every change of a test file."""
         from watchfiles import DefaultFilter, awatch
 
-        from plansearch.execution.executor import Executor
-        from plansearch.execution.hiding import hidden_paths
-        from plansearch.execution.limits import Limits
         from plansearch.problem import ProblemError
 
-        limits = Limits(test_timeout=self.settings.test_timeout,
-                        candidate_timeout=self.settings.candidate_timeout,
-                        memory_mb=self.settings.memory_mb)
-        module = self.stored.problem.source_path
-        hidden = hidden_paths(self.workspace, extra=[Path(module)] if module else [])
-        async with Executor(limits=limits, isolation=self.settings.isolation,
-                            paths=[self.workspace], hidden=hidden) as executor:
-            await self._rerank(executor, "re-ranked")
-            if once:
-                return
-            test_filter = _TestFiles(self.settings.tests_file, DefaultFilter())
-            roots = {self.workspace, *test_filter.outside(self.workspace)}
-            self.err.print(f"watching the test files under {self.workspace} (Ctrl-C to stop)")
-            async for changes in awatch(*roots, watch_filter=test_filter):
-                names = sorted({_shown(Path(path), self.workspace) for _, path in changes})
-                try:
-                    await self._rerank(executor, f"{', '.join(names)} changed: re-ranked")
-                except ProblemError as error:
-                    self.err.print(f"cannot collect the tests: {error}")
+        await self._rerank("re-ranked")
+        if once:
+            return
+        test_filter = _TestFiles(self.settings.tests_file, DefaultFilter())
+        roots = {self.workspace, *test_filter.outside(self.workspace)}
+        self.err.print(f"watching the test files under {self.workspace} (Ctrl-C to stop)")
+        async for changes in awatch(*roots, watch_filter=test_filter):
+            names = sorted({_shown(Path(path), self.workspace) for _, path in changes})
+            try:
+                await self._rerank(f"{', '.join(names)} changed: re-ranked")
+            except ProblemError as error:
+                self.err.print(f"cannot collect the tests: {error}")
 
-    async def _rerank(self, executor: Executor, what: str) -> None:
+    async def _rerank(self, what: str) -> None:
         from plansearch.cli.render import candidates_table
-        from plansearch.rerun import rerun
         from plansearch.testsources.collect import describe
 
-        tests, runs, ranking = await rerun(self.stored, executor, workspace=self.workspace,
-                                           settings=self.settings)
-        self.store.update_tests(self.stored.run_id, tests, runs, ranking)
+        again = await self.bench.rerun(self.stored, self.workspace)
         result = self.stored.result.model_copy(
-            update={"tests": tests, "runs": runs, "ranking": ranking})
-        self.err.print(f"{what}: {ranking.passing} of {len(result.candidates)} candidates pass "
-                       f"all {ranking.trusted_tests} trusted tests ({describe(tests)})")
+            update={"tests": again.tests, "runs": again.runs, "ranking": again.ranking})
+        self.err.print(f"{what}: {again.ranking.passing} of {len(result.candidates)} candidates "
+                       f"pass all {again.ranking.trusted_tests} trusted tests "
+                       f"({describe(again.tests)})")
         self.out.print(candidates_table(result))
 
 

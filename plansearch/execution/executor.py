@@ -17,12 +17,14 @@ import os
 import secrets
 from collections.abc import Sequence
 from types import TracebackType
+from typing import cast
 
 from plansearch.execution import judge
+from plansearch.execution.errors import ExecutorError
 from plansearch.execution.hiding import redact_docstrings
 from plansearch.execution.launch import worker_spec
 from plansearch.execution.limits import Limits
-from plansearch.execution.protocol import Message
+from plansearch.execution.messages import Cancelled, RunRequest, RunResult, WireLimits
 from plansearch.execution.sandbox import (
     IsolationReport,
     IsolationRequest,
@@ -39,10 +41,6 @@ _RESTART_ATTEMPTS = 3
 # requests each worker holds at once: the next one waits in the fork server, so that the
 # server starts it as soon as the current candidate is done
 QUEUE_DEPTH = 2
-
-
-class ExecutorError(RuntimeError):
-    """The executor cannot run candidates (not started, closed, or no worker can start)."""
 
 
 class Executor:
@@ -141,7 +139,7 @@ class Executor:
         if not cases:
             return CandidateRun(outcomes=[])
         limits = limits or self._limits
-        request: Message | None = None
+        request: RunRequest | None = None
         plans: list[judge.PlannedTest] = []
         retried = False
         while True:
@@ -183,20 +181,22 @@ class Executor:
         cases: list[TestCase],
         plans: list[judge.PlannedTest],
         limits: Limits,
-    ) -> Message:
+    ) -> RunRequest:
         """The run request: the program without its docstrings (which hold the examples'
         expected outputs), and each test as `judge` plans it, without expected values."""
-        sent = program.model_dump()
-        sent["source"] = redact_docstrings(program.source)
         return {
             "t": "run",
             "id": next(self._ids),
-            "program": sent,
+            "program": {
+                "source": redact_docstrings(program.source),
+                "entry_point": program.entry_point,
+                "module_name": program.module_name,
+            },
             "tests": [
                 judge.wire_test(plan, case, limits.output_bytes)
                 for plan, case in zip(plans, cases, strict=True)
             ],
-            "limits": limits.model_dump(),
+            "limits": _wire_limits(limits),
         }
 
     async def aclose(self) -> None:
@@ -287,15 +287,24 @@ class Executor:
         self._slots.wake()  # runs waiting for a worker see that none can start
 
 
+def _wire_limits(limits: Limits) -> WireLimits:
+    """`limits` as the sandbox gets them (the same fields: tests/test_messages.py)."""
+    return cast("WireLimits", limits.model_dump())
+
+
 def _candidate_run(
-    cases: list[TestCase], plans: list[judge.PlannedTest], reply: Message, limits: Limits
+    cases: list[TestCase],
+    plans: list[judge.PlannedTest],
+    reply: RunResult | Cancelled,
+    limits: Limits,
 ) -> CandidateRun:
-    raw_outcomes = reply.get("outcomes")
-    if reply.get("t") != "result" or not isinstance(raw_outcomes, list):
+    """The run a fork server's reply describes, checked: the server runs in the sandbox."""
+    if reply["t"] != "result" or not isinstance(reply.get("outcomes"), list):
         return _failed(cases, "the worker sent no result")
+    raw_outcomes = reply["outcomes"]
     if len(raw_outcomes) != len(cases):
         return _failed(cases, "the worker sent a result for a different number of tests")
-    limit_values = limits.model_dump()
+    limit_values = _wire_limits(limits)
     outcomes = []
     for case, plan, raw in zip(cases, plans, raw_outcomes, strict=True):
         if isinstance(raw, dict):

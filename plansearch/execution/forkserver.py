@@ -23,9 +23,23 @@ import stat
 import sys
 import time
 import types
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 from plansearch.execution import harness, linux, observe
+from plansearch.execution.messages import (
+    Cancelled,
+    CancelRequest,
+    Command,
+    Mode,
+    Outcome,
+    Reply,
+    Report,
+    ReportKind,
+    RunRequest,
+    RunResult,
+    ServerStatus,
+    WireLimits,
+)
 from plansearch.execution.protocol import (
     FrameDecoder,
     Message,
@@ -51,15 +65,16 @@ READ_SIZE = 1 << 16
 REPORT_FRAME_LIMIT = 4 << 20
 REPORT_TOTAL_LIMIT = 64 << 20
 _MESSAGE_LIMIT = 8000
+_OUT_OF_TIME = "not run: the candidate's time ran out"
 # what a child may report for a test, by the test's mode (see `harness`)
-_REPORT_KINDS = {
+_REPORT_KINDS: dict[Mode, frozenset[ReportKind]] = {
     "call": frozenset({"value", "raised", "limit"}),
     "compare": frozenset({"compared", "raised", "limit"}),
     "probe": frozenset({"done", "raised", "limit"}),
     "code": frozenset({"done", "raised", "limit"}),
     "stdio": frozenset({"output", "raised", "limit"}),
 }
-_IMPORT_KINDS = frozenset({"raised", "exit", "limit"})
+_IMPORT_KINDS: frozenset[ReportKind] = frozenset({"raised", "exit", "limit"})
 MAX_FILES_SHOWN = 10
 # /proc/net/snmp counters that grow when a process tries to reach the network
 _NETWORK_COUNTERS = frozenset(
@@ -102,12 +117,12 @@ class _ChildEnd:
     order: for each test from `first` on, "begin" then one "result"; anything else is
     interference, never a pass."""
 
-    def __init__(self, first: int, modes: list[str]) -> None:
+    def __init__(self, first: int, modes: list[Mode]) -> None:
         self.first = first
         self.modes = modes
         self.next = first
-        self.outcomes: dict[int, Message] = {}
-        self.unimportable: Message | None = None
+        self.outcomes: dict[int, Outcome] = {}
+        self.unimportable: Report | None = None
         self.effects: list[list[str]] = []
         self.threads = 0
         self.ready = False
@@ -131,7 +146,7 @@ class ForkServer:
         self._commands = commands
         self._replies = replies
         self._decoder = FrameDecoder(decode=decode_trusted)
-        self._queued: list[Message] = []
+        self._queued: list[Command] = []
         self._closed = False
         self._pid = os.getpid()
         self._pid1 = self._pid == 1
@@ -192,14 +207,15 @@ class ForkServer:
             }
         )
         while (message := self._next_command()) is not None:
-            cancel = {"t": "cancel", "id": message.get("id")}
-            if message.get("t") == "run" and cancel in self._queued:
-                self._queued.remove(cancel)  # cancelled while it waited
+            if message["t"] == "run":
+                cancel: CancelRequest = {"t": "cancel", "id": message["id"]}
+                if cancel in self._queued:
+                    self._queued.remove(cancel)  # cancelled while it waited
+                    self._send({"t": "cancelled", "id": message["id"]})
+                else:
+                    self._send(self._run(message))
+            elif message["t"] == "cancel":  # for a run already answered
                 self._send({"t": "cancelled", "id": message["id"]})
-            elif message.get("t") == "run":
-                self._send(self._run(message))
-            elif message.get("t") == "cancel":  # for a run already answered
-                self._send({"t": "cancelled", "id": message.get("id")})
         self._exit()
 
     def _exit(self) -> NoReturn:
@@ -210,10 +226,10 @@ class ForkServer:
             _remove(self._config["scratch_root"])
         os._exit(0)
 
-    def _send(self, message: Message) -> None:
+    def _send(self, message: Reply) -> None:
         write_frame(self._replies, encode(message))
 
-    def _next_command(self) -> Message | None:
+    def _next_command(self) -> Command | None:
         while not self._queued and not self._closed:
             self._read_commands()
         return self._queued.pop(0) if self._queued else None
@@ -223,27 +239,28 @@ class ForkServer:
         if not data:
             self._closed = True
             return
-        self._queued.extend(self._decoder.feed(data))
+        # the executor's own requests, trusted as they are
+        self._queued.extend(cast("list[Command]", self._decoder.feed(data)))
         if self._decoder.error is not None:  # the executor's stream is broken: stop
             self._closed = True
 
     # one candidate
 
-    def _run(self, request: Message) -> Message:
-        tests: list[Message] = request["tests"]
-        limits: Message = request["limits"]
+    def _run(self, request: RunRequest) -> RunResult | Cancelled:
+        tests = request["tests"]
+        limits = request["limits"]
         if any(test["kind"] == "pytest" for test in tests):
             self._load_pytest()
         program_code = harness.prepare(request, self._scratch)
         started = time.monotonic()
         wall_deadline = started + limits["candidate_timeout"]
-        outcomes: list[Message | None] = [None] * len(tests)
+        outcomes: list[Outcome | None] = [None] * len(tests)
         seen = _Observed(self._pid1, self._network)
         try:
             index = 0
             while index < len(tests):
                 if time.monotonic() >= wall_deadline:
-                    _fill(outcomes, index, "timeout", "not run: the candidate's time ran out")
+                    _fill(outcomes, index, ServerStatus.TIMEOUT, _OUT_OF_TIME)
                     break
                 end = self._spawn_and_watch(request, index, program_code, wall_deadline)
                 if end.reason == "cancelled":
@@ -274,7 +291,7 @@ class ForkServer:
                 }
                 index = culprit + 1
                 if end.reason == "deadline":
-                    _fill(outcomes, index, "timeout", "not run: the candidate's time ran out")
+                    _fill(outcomes, index, ServerStatus.TIMEOUT, _OUT_OF_TIME)
                     break
         finally:
             seen.leftovers += self._sweep()
@@ -289,7 +306,7 @@ class ForkServer:
             ],
             "wall_ms": (time.monotonic() - started) * 1000,
             "stdout_truncated": any(
-                outcome and (outcome.get("r") or {}).get("x") for outcome in outcomes
+                outcome and outcome.get("r", {}).get("x") for outcome in outcomes
             ),
             "effects": self._effects(seen),
         }
@@ -311,12 +328,12 @@ class ForkServer:
 
     def _spawn_and_watch(
         self,
-        request: Message,
+        request: RunRequest,
         start: int,
         program_code: types.CodeType | None,
         wall_deadline: float,
     ) -> _ChildEnd:
-        limits: Message = request["limits"]
+        limits = request["limits"]
         setup = harness.ChildSetup(
             scratch=self._scratch,
             report_fd=self._report_end,
@@ -351,7 +368,7 @@ class ForkServer:
         decoder: FrameDecoder,
         run_id: int,
         pid: int,
-        limits: Message,
+        limits: WireLimits,
         wall_deadline: float,
     ) -> _ChildEnd:
         """Wait for the child to end. The server wakes only for the child's exit, a command,
@@ -422,7 +439,7 @@ class ForkServer:
         if self._closed:
             self._exit()
         current = False
-        waiting: list[Message] = []
+        waiting: list[Command] = []
         for message in self._queued:
             target = message.get("id")
             if message.get("t") != "cancel":
@@ -468,7 +485,7 @@ class ForkServer:
 
     # processes and files
 
-    def _rlimits_for(self, limits: Message) -> tuple[tuple[int, tuple[int, int]], ...]:
+    def _rlimits_for(self, limits: WireLimits) -> tuple[tuple[int, tuple[int, int]], ...]:
         nproc = self._nproc(limits["processes"])
         key = (*limits.items(), nproc)  # the executor sends the limits in one order
         if key not in self._rlimits:
@@ -692,8 +709,9 @@ def _take(message: Message, end: _ChildEnd) -> str:
     return ""
 
 
-def _checked(report: Message, end: _ChildEnd) -> Message:
-    """A child's report with what the server takes from it (effects, threads) taken out."""
+def _checked(report: Message, end: _ChildEnd) -> Report:
+    """A child's report (its kind checked) with what the server takes from it (effects,
+    threads) taken out; the judge checks the rest."""
     effects = report.pop("fx", None)
     if isinstance(effects, list):
         end.effects += [
@@ -704,7 +722,7 @@ def _checked(report: Message, end: _ChildEnd) -> Message:
     threads = report.pop("th", 0)
     if isinstance(threads, int) and threads > end.threads:
         end.threads = threads
-    return report
+    return cast("Report", report)
 
 
 class _Observed:
@@ -787,45 +805,48 @@ def _network_attempts() -> int:
     return total
 
 
-def _fill(outcomes: list[Message | None], start: int, status: str, message: str) -> None:
+def _fill(outcomes: list[Outcome | None], start: int, status: ServerStatus, message: str) -> None:
     for index in range(start, len(outcomes)):
         if outcomes[index] is None:
             outcomes[index] = {"status": status, "message": message}
 
 
-def _cause(end: _ChildEnd, limits: Message) -> tuple[str, str]:
+def _cause(end: _ChildEnd, limits: WireLimits) -> tuple[ServerStatus, str]:
     """The status and message for a child that ended before reporting every test."""
     if end.reason == "test_timeout":
-        return "timeout", f"did not finish within {limits['test_timeout']:g} s; killed"
+        return ServerStatus.TIMEOUT, f"did not finish within {limits['test_timeout']:g} s; killed"
     if end.reason == "deadline":
-        return "timeout", f"the candidate's {limits['candidate_timeout']:g} s ran out; killed"
+        return (
+            ServerStatus.TIMEOUT,
+            f"the candidate's {limits['candidate_timeout']:g} s ran out; killed",
+        )
     if end.reason == "processes":
-        return "error", f"started more than {limits['processes']} processes; killed"
+        return ServerStatus.ERROR, f"started more than {limits['processes']} processes; killed"
     if end.reason == "protocol":
-        return "error", f"interfered with the test channel ({end.violation}); killed"
+        return ServerStatus.ERROR, f"interfered with the test channel ({end.violation}); killed"
     if os.WIFEXITED(end.status):
         code = os.WEXITSTATUS(end.status)
         if code == harness.EXIT_REPORT_LOST:
-            return "error", "interfered with the test channel (closed it)"
+            return ServerStatus.ERROR, "interfered with the test channel (closed it)"
         if code == harness.EXIT_CRASH and _near_memory_limit(end, limits):
-            return "memory", "ran out of memory"
+            return ServerStatus.MEMORY, "ran out of memory"
         if code == harness.EXIT_CRASH:
-            return "error", f"broke the test harness ({end.crash or 'no reason given'})"
+            return ServerStatus.ERROR, f"broke the test harness ({end.crash or 'no reason given'})"
         if code == 0:
-            return "error", "the process exited (status 0) before reporting"
-        return "error", f"the process exited with status {code}"
+            return ServerStatus.ERROR, "the process exited (status 0) before reporting"
+        return ServerStatus.ERROR, f"the process exited with status {code}"
     signum = os.WTERMSIG(end.status)
     name = _signal_name(signum)
     cpu = end.rusage.ru_utime + end.rusage.ru_stime if end.rusage is not None else 0.0
     out_of_cpu = signum == signal.SIGKILL and cpu >= limits["candidate_timeout"]
     if signum == signal.SIGXCPU or out_of_cpu:
-        return "timeout", f"CPU time limit reached ({name})"
+        return ServerStatus.TIMEOUT, f"CPU time limit reached ({name})"
     if _near_memory_limit(end, limits):
-        return "memory", f"killed by {name} near the memory limit"
-    return "signal", f"killed by {name}"
+        return ServerStatus.MEMORY, f"killed by {name} near the memory limit"
+    return ServerStatus.SIGNAL, f"killed by {name}"
 
 
-def _near_memory_limit(end: _ChildEnd, limits: Message) -> bool:
+def _near_memory_limit(end: _ChildEnd, limits: WireLimits) -> bool:
     if end.rusage is None:
         return False
     peak = end.rusage.ru_maxrss * 1024

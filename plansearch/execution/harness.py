@@ -32,7 +32,17 @@ from contextlib import contextmanager
 from typing import Any, NamedTuple, NoReturn
 
 from plansearch.execution import asserts, compare, linux, observe, values
-from plansearch.execution.protocol import Message, frame, write_frame
+from plansearch.execution.messages import (
+    ChildMessage,
+    ExceptionReport,
+    Probe,
+    Report,
+    RunRequest,
+    WireLimits,
+    WireProgram,
+    WireTest,
+)
+from plansearch.execution.protocol import frame, write_frame
 from plansearch.execution.testcode import test_filename
 
 EXIT_OK = 0
@@ -52,7 +62,6 @@ _OWN_FILES = {
     os.path.realpath(path)
     for path in (__file__, asserts.__file__, compare.__file__, values.__file__, observe.__file__)
 }
-
 
 
 def _unencodable(value: object) -> object:
@@ -95,7 +104,7 @@ class _ReportLost(BaseException):
     """The report pipe was closed or broken (by the candidate)."""
 
 
-def prepare(request: Message, scratch: str) -> types.CodeType | None:
+def prepare(request: RunRequest, scratch: str) -> types.CodeType | None:
     """In the fork server, once per candidate: write the program and the stdin of its stdio
     tests into the scratch directory, and compile the program for the children to inherit
     (None if it does not compile: the child then reports why)."""
@@ -119,7 +128,7 @@ def install_alarm() -> None:
 
 _WARM_UP_MODULE = "plansearch_warm_up"
 _WARM_UP_PROGRAM = "def f(x):\n    return [x, x + 1]\n"
-_WARM_UP_TESTS: list[Message] = [
+_WARM_UP_TESTS: list[WireTest] = [
     {"id": "value", "kind": "docstring", "source": "docstring", "mode": "call", "call": "f(1)"},
     {
         "id": "printed",
@@ -166,9 +175,19 @@ def warm_up(scratch: str, rounds: int = 12) -> None:
     `rounds` times. The interpreter specialises code that runs often by writing into it, and
     fills its attribute caches; done once here, each child inherits that work instead of
     copying the pages it writes (a tenth of a child's copied pages)."""
-    limits: Message = {"output_bytes": 1000, "test_timeout": 0, "memory_mb": 0}
-    request: Message = {
-        "program": {"source": _WARM_UP_PROGRAM, "module_name": _WARM_UP_MODULE},
+    # no alarm (a timeout of 0) and little output; the warm-up reads no other limit
+    limits: WireLimits = {
+        "test_timeout": 0, "candidate_timeout": 0, "memory_mb": 0, "processes": 0,
+        "file_size_mb": 0, "open_files": 0, "output_bytes": 1000, "tmpfs_mb": 0,
+    }  # fmt: skip
+    request: RunRequest = {
+        "t": "run",
+        "id": 0,
+        "program": {
+            "source": _WARM_UP_PROGRAM,
+            "entry_point": None,
+            "module_name": _WARM_UP_MODULE,
+        },
         "tests": [
             {**test, "compiled": asserts.compile_test(test["code"], test_filename(test))}
             if "code" in test
@@ -193,7 +212,7 @@ def warm_up(scratch: str, rounds: int = 12) -> None:
             linecache.cache.pop(test_filename(test), None)
 
 
-def imports_program(tests: list[Message], start: int) -> bool:
+def imports_program(tests: list[WireTest], start: int) -> bool:
     """Whether a child running tests `start`.. imports the program first (stdio tests run it
     as a script instead)."""
     return any(test["mode"] != "stdio" for test in tests[start:])
@@ -204,7 +223,7 @@ def program_path(scratch: str, module_name: str) -> str:
     return os.path.join(scratch, f"{module_name}.py")
 
 
-def run_child(request: Message, start: int, setup: ChildSetup) -> NoReturn:
+def run_child(request: RunRequest, start: int, setup: ChildSetup) -> NoReturn:
     """Run tests `start`.. of `request` in this freshly forked process, then exit."""
     code = EXIT_CRASH
     reporter = _Reporter(setup.report_fd)
@@ -254,7 +273,7 @@ def _stdin_path(scratch: str, index: int) -> str:
     return os.path.join(scratch, f".stdin-{index}")
 
 
-def rlimits_for(limits: Message, nproc: int) -> tuple[tuple[int, tuple[int, int]], ...]:
+def rlimits_for(limits: WireLimits, nproc: int) -> tuple[tuple[int, tuple[int, int]], ...]:
     """In the fork server: the (resource, (soft, hard)) limits a child will set. The address
     space limit is relative to this process's size, which a forked child starts with."""
     cpu = math.ceil(limits["candidate_timeout"]) + 1
@@ -296,7 +315,7 @@ class _Reporter:
         self._fd = fd
         self._pid = os.getpid()
 
-    def send(self, message: Message) -> None:
+    def send(self, message: ChildMessage) -> None:
         self._write(frame("".join(_ENCODE(message, 0)).encode()))
 
     def begin(self, index: int) -> None:
@@ -438,7 +457,7 @@ _SCALARS = frozenset({bool, int, float, str, type(None)})
 _BIG = 1 << 62
 
 
-def _probed(index: int, value: object) -> list[Any]:
+def _probed(index: int, value: object) -> Probe:
     """A probe's entry: [k, plain value], and the child's truth value when the value is not
     plain data (the trusted side cannot tell whether it is true)."""
     data = values.plain(value)
@@ -450,7 +469,7 @@ def _probed(index: int, value: object) -> list[Any]:
 # What a split test's probes recorded, in order: [k, value] (and the child's truth value for
 # a value that is not plain data), or [k, raised-description]. One list, emptied before each
 # test, and probe functions made in the fork server: a child makes as few objects as it can.
-_PROBES: list[list[Any]] = []
+_PROBES: list[Probe] = []
 
 
 def _probe(index: int, value: object) -> None:
@@ -477,10 +496,10 @@ def _raises(index: int) -> Iterator[None]:
 
 
 class _Runner:
-    def __init__(self, request: Message, setup: ChildSetup, reporter: _Reporter) -> None:
-        self._program: Message = request["program"]
-        self._tests: list[Message] = request["tests"]
-        self._limits: Message = request["limits"]
+    def __init__(self, request: RunRequest, setup: ChildSetup, reporter: _Reporter) -> None:
+        self._program: WireProgram = request["program"]
+        self._tests: list[WireTest] = request["tests"]
+        self._limits: WireLimits = request["limits"]
         self._setup = setup
         self._reporter = reporter
         self._pid = os.getpid()
@@ -494,7 +513,7 @@ class _Runner:
         # handed to linecache only when a traceback is written, so a passing child touches
         # no more pages for it
         self._sources: dict[str, str] = {}
-        self._code_tests: list[Message] = []
+        self._code_tests: list[WireTest] = []
 
     @property
     def _module_path(self) -> str:
@@ -512,7 +531,7 @@ class _Runner:
             report = self._timed(self._dispatch, index) or {"k": "none"}
             self._reporter.send({"t": "result", "i": index, "r": report})
 
-    def _timed(self, body: Callable[..., Message | None], *args: int) -> Message | None:
+    def _timed(self, body: Callable[..., Report | None], *args: int) -> Report | None:
         """Run `body(*args)` under the per-test alarm; describe what it raised."""
         self._stdout.reset(self._limits["output_bytes"])
         self._stderr.reset(self._limits["output_bytes"])
@@ -541,19 +560,19 @@ class _Runner:
                 report["th"] = RECORDER.threads
         return report
 
-    def _raised(self, exc: BaseException) -> Message:
+    def _raised(self, exc: BaseException) -> Report:
         if isinstance(exc, _Timeout):
             return {"k": "limit", "what": "timeout"}
         if isinstance(exc, MemoryError):
             return {"k": "limit", "what": "memory"}
         if isinstance(exc, _OutputLimit):
             return {"k": "output", "o": self._output(), "over": True}
-        report: Message = {"k": "raised", "e": self._exception(exc), "o": self._output()}
+        report: Report = {"k": "raised", "e": self._exception(exc), "o": self._output()}
         if _PROBES:
             report["p"] = _PROBES
         return report
 
-    def _exception(self, exc: BaseException) -> Message:
+    def _exception(self, exc: BaseException) -> ExceptionReport:
         line = traceback.format_exception_only(type(exc), exc)[-1].strip()
         return {
             "types": _type_names(exc),
@@ -577,7 +596,7 @@ class _Runner:
         except Exception:
             return _describe(exc)
 
-    def _compile_test(self, test: Message) -> types.CodeType:
+    def _compile_test(self, test: WireTest) -> types.CodeType:
         """The test's code: compiled by the executor if trusted, here otherwise."""
         self._code_tests.append(test)
         code = test.get("compiled")
@@ -597,7 +616,7 @@ class _Runner:
             )
         return self._code
 
-    def _import(self) -> Message | None:
+    def _import(self) -> Report | None:
         """Compile and run the program as module `module_name` (no import machinery: the
         fewer objects a child touches, the fewer pages it copies)."""
         name = self._program["module_name"]
@@ -636,7 +655,7 @@ class _Runner:
         if len(parts) > 1:
             setattr(sys.modules[".".join(parts[:-1])], parts[-1], module)
 
-    def _dispatch(self, index: int) -> Message:
+    def _dispatch(self, index: int) -> Report:
         test = self._tests[index]
         mode = test["mode"]
         if mode == "call":
@@ -666,7 +685,7 @@ class _Runner:
             self._doc_globals = dict(vars(self._require_module()))
         return self._doc_globals
 
-    def _evaluate(self, source: str, test: Message, namespace: dict[str, Any]) -> Any:
+    def _evaluate(self, source: str, test: WireTest, namespace: dict[str, Any]) -> Any:
         filename = test_filename(test)
         self._sources[filename] = source
         try:
@@ -676,18 +695,18 @@ class _Runner:
             return None
         return eval(code, namespace)
 
-    def _run_call(self, test: Message) -> Message:
+    def _run_call(self, test: WireTest) -> Report:
         """Evaluate the call; send its value (and, for a doctest, what it printed)."""
         value = self._evaluate(test["call"] or "", test, self._doc_namespace())
         RECORDER.on = False
-        report: Message = {"k": "value", "v": values.plain(value), "y": values.truth(value)}
+        report: Report = {"k": "value", "v": values.plain(value), "y": values.truth(value)}
         if test.get("doctest"):
             report["o"] = self._output()
             if type(value).__module__ != "builtins" or isinstance(value, BaseException):
                 report["r"] = compare.short_repr(value, 10 * compare.REPR_LIMIT)
         return report
 
-    def _run_compare(self, test: Message) -> Message:
+    def _run_compare(self, test: WireTest) -> Report:
         """An expected value that is not plain data: both sides evaluated and compared here
         (an in-process verdict)."""
         namespace = self._doc_namespace()
@@ -701,7 +720,7 @@ class _Runner:
             "w": values.plain(wanted),
         }
 
-    def _run_code(self, test: Message, namespace: dict[str, Any]) -> Message:
+    def _run_code(self, test: WireTest, namespace: dict[str, Any]) -> Report:
         code = self._compile_test(test)
         if test["mode"] == "probe":
             namespace["__probe__"] = _probe
@@ -711,7 +730,7 @@ class _Runner:
         exec(code, namespace)
         return {"k": "done", "p": _PROBES}
 
-    def _test_module(self, test: Message) -> types.ModuleType:
+    def _test_module(self, test: WireTest) -> types.ModuleType:
         code = self._compile_test(test)
         module = self._test_modules.get(id(code))
         if module is None:
@@ -726,7 +745,7 @@ class _Runner:
             self._test_modules[id(code)] = module
         return module
 
-    def _run_pytest(self, test: Message) -> Message:
+    def _run_pytest(self, test: WireTest) -> Report:
         module = self._test_module(test)
         name: str = test["function"] or ""
         owner, _, function_name = name.replace("::", ".").rpartition(".")
@@ -752,7 +771,7 @@ class _Runner:
                 raise labelled.with_traceback(exc.__traceback__) from None
         return {"k": "done", "p": _PROBES}
 
-    def _run_stdio(self, test: Message, index: int) -> Message:
+    def _run_stdio(self, test: WireTest, index: int) -> Report:
         self._stdout.reset(test["output_cap"], strict=True)
         code = self._program_code()
         saved_stdin = sys.stdin

@@ -15,11 +15,19 @@ import ast
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from types import CodeType
 from typing import Any
 
 from plansearch.execution import compare, split, values
 from plansearch.execution.asserts import compile_test
-from plansearch.execution.protocol import Message
+from plansearch.execution.messages import (
+    Mode,
+    Outcome,
+    RaisedProbe,
+    Report,
+    WireLimits,
+    WireTest,
+)
 from plansearch.execution.testcode import test_filename
 from plansearch.types import (
     Judged,
@@ -38,8 +46,8 @@ _INTERFERED = "interfered with the test channel"
 class PlannedTest:
     """One test as the sandbox gets it, and what stays outside to judge it."""
 
-    wire: Message
-    mode: str
+    wire: WireTest
+    mode: Mode
     judged: Judged
     expected: Any = None
     """The literal expected value of a call test (None for doctest text, `_NOT_LITERAL` or
@@ -66,7 +74,7 @@ class Planner:
         return planned
 
 
-def wire_test(planned: PlannedTest, case: TestCase, output_bytes: int) -> Message:
+def wire_test(planned: PlannedTest, case: TestCase, output_bytes: int) -> WireTest:
     """What the fork server is sent for `case` under a run's limits."""
     if planned.mode != "stdio":
         return planned.wire
@@ -79,28 +87,27 @@ def output_cap(case: TestCase, output_bytes: int) -> int:
 
 
 def _plan(case: TestCase) -> PlannedTest:
-    base: Message = {"id": case.id, "kind": case.kind, "source": case.source}
     if case.kind in ("docstring", "generated"):
         call = case.call or ""
         if case.doctest_output:
             return PlannedTest(
-                {**base, "mode": "call", "call": call, "doctest": True}, "call", "outside"
+                {**_wire(case, "call"), "call": call, "doctest": True}, "call", "outside"
             )
         expected = _NOT_LITERAL if case.expected is None else literal(case.expected)
         if expected is _NOT_LITERAL and case.expected is not None:
-            wire = {**base, "mode": "compare", "call": call, "expected": case.expected}
+            wire: WireTest = {**_wire(case, "compare"), "call": call, "expected": case.expected}
             return PlannedTest(wire, "compare", "in_process")
-        return PlannedTest({**base, "mode": "call", "call": call}, "call", "outside", expected)
+        return PlannedTest({**_wire(case, "call"), "call": call}, "call", "outside", expected)
     if case.kind == "stdio":
-        return PlannedTest({**base, "mode": "stdio", "stdin": case.stdin or ""}, "stdio", "outside")
+        return PlannedTest({**_wire(case, "stdio"), "stdin": case.stdin or ""}, "stdio", "outside")
     code = case.code or ""
     if case.trusted:
         parts = split.split_test(code, case.function if case.kind == "pytest" else None)
         if parts is not None:
-            compiled = _compiled(parts.code, test_filename(base), plain=True)
+            wire = {**_wire(case, "probe"), "code": parts.display_source, "function": case.function}
+            compiled = _compiled(parts.code, test_filename(wire), plain=True)
             if compiled is not None:
-                wire = {**base, "mode": "probe", "code": parts.display_source,
-                        "function": case.function, "compiled": compiled}  # fmt: skip
+                wire["compiled"] = compiled
                 return PlannedTest(
                     wire,
                     "probe",
@@ -108,15 +115,20 @@ def _plan(case: TestCase) -> PlannedTest:
                     expectations=parts.expectations,
                     required=parts.required,
                 )
-    wire = {**base, "mode": "code", "code": code, "function": case.function}
+    wire = {**_wire(case, "code"), "code": code, "function": case.function}
     if case.trusted:  # model-written test code is compiled inside the sandbox only
-        compiled = _compiled(code, test_filename(base))
+        compiled = _compiled(code, test_filename(wire))
         if compiled is not None:
             wire["compiled"] = compiled
     return PlannedTest(wire, "code", "in_process")
 
 
-def _compiled(source: str, filename: str, plain: bool = False) -> Any:
+def _wire(case: TestCase, mode: Mode) -> WireTest:
+    """What the sandbox is sent for every test (the rest depends on `mode`)."""
+    return {"id": case.id, "kind": case.kind, "source": case.source, "mode": mode}
+
+
+def _compiled(source: str, filename: str, plain: bool = False) -> CodeType | None:
     try:
         return (
             compile(source, filename, "exec", dont_inherit=True)
@@ -144,7 +156,7 @@ def literal(text: str) -> Any:
 # judging -----------------------------------------------------------------------------------
 
 
-def judge(case: TestCase, planned: PlannedTest, raw: Message, limits: Message) -> TestOutcome:
+def judge(case: TestCase, planned: PlannedTest, raw: Outcome, limits: WireLimits) -> TestOutcome:
     """The outcome of `case` from what the fork server replied for it."""
     if "status" in raw:  # decided by the fork server, outside the candidate's process
         return TestOutcome(
@@ -187,7 +199,7 @@ def side_effects(raw: Any) -> list[SideEffect]:
 
 
 def _judged(
-    case: TestCase, planned: PlannedTest, report: Message, limits: Message, on_import: bool
+    case: TestCase, planned: PlannedTest, report: Report, limits: WireLimits, on_import: bool
 ) -> TestOutcome:
     kind = report.get("k")
     if kind == "limit":
@@ -205,7 +217,7 @@ def _judged(
     return _stdio(case, report, limits)
 
 
-def _limit(case: TestCase, report: Message, limits: Message, on_import: bool) -> TestOutcome:
+def _limit(case: TestCase, report: Report, limits: WireLimits, on_import: bool) -> TestOutcome:
     where = "while importing the program: " if on_import else ""
     if report.get("what") == "memory":
         return _outcome(
@@ -216,7 +228,7 @@ def _limit(case: TestCase, report: Message, limits: Message, on_import: bool) ->
     )
 
 
-def _import_failure(case: TestCase, report: Message) -> TestOutcome:
+def _import_failure(case: TestCase, report: Report) -> TestOutcome:
     if report.get("k") == "exit":
         message = (
             f"the program called sys.exit({str(report.get('code'))[:100]}) on import; no test ran"
@@ -228,7 +240,7 @@ def _import_failure(case: TestCase, report: Message) -> TestOutcome:
     )
 
 
-def _call(case: TestCase, planned: PlannedTest, report: Message) -> TestOutcome:
+def _call(case: TestCase, planned: PlannedTest, report: Report) -> TestOutcome:
     call = case.call or ""
     if report.get("k") == "raised":
         error = _exception(report)
@@ -259,7 +271,7 @@ def _call(case: TestCase, planned: PlannedTest, report: Message) -> TestOutcome:
     )
 
 
-def _doctest(case: TestCase, report: Message, value: Any) -> TestOutcome:
+def _doctest(case: TestCase, report: Report, value: Any) -> TestOutcome:
     got = str(report.get("o") or "")
     if value is not None:
         shown = report.get("r")
@@ -280,7 +292,7 @@ def _doctest(case: TestCase, report: Message, value: Any) -> TestOutcome:
     )
 
 
-def _compared(case: TestCase, report: Message) -> TestOutcome:
+def _compared(case: TestCase, report: Report) -> TestOutcome:
     if report.get("k") == "raised":
         return _error(case, _exception(report), "in_process")
     value, wanted = values.decode(report["v"]), values.decode(report["w"])
@@ -298,7 +310,7 @@ def _compared(case: TestCase, report: Message) -> TestOutcome:
     )
 
 
-def _probed(case: TestCase, planned: PlannedTest, report: Message) -> TestOutcome:
+def _probed(case: TestCase, planned: PlannedTest, report: Report) -> TestOutcome:
     entries = report.get("p") or []
     if not isinstance(entries, list):
         raise TypeError("probes")
@@ -338,7 +350,7 @@ def _probed(case: TestCase, planned: PlannedTest, report: Message) -> TestOutcom
     return _outcome(case, TestStatus.PASS, actual=actual)
 
 
-def _code(case: TestCase, report: Message) -> TestOutcome:
+def _code(case: TestCase, report: Report) -> TestOutcome:
     if report.get("k") == "done":
         return _outcome(case, TestStatus.PASS, judged="in_process")
     error = _exception(report)
@@ -352,7 +364,7 @@ def _code(case: TestCase, report: Message) -> TestOutcome:
     return _error(case, error, "in_process")
 
 
-def _stdio(case: TestCase, report: Message, limits: Message) -> TestOutcome:
+def _stdio(case: TestCase, report: Report, limits: WireLimits) -> TestOutcome:
     if report.get("k") == "raised":
         error = _exception(report)
         if "SystemExit" in error.types:
@@ -362,7 +374,8 @@ def _stdio(case: TestCase, report: Message, limits: Message) -> TestOutcome:
         return _error(case, error)
     got = str(report.get("o") or "")
     expected = case.expected_stdout or ""
-    actual = compare.clip(got, compare.REPR_LIMIT)
+    # a program's whole output, as far as the limit kept it: graders may compare it again
+    actual = compare.clip(got, output_cap(case, limits["output_bytes"]))
     if report.get("over"):
         message = f"the program wrote more than {output_cap(case, limits['output_bytes'])} bytes"
         return _outcome(case, TestStatus.FAIL, message, actual=actual)
@@ -407,7 +420,7 @@ class _Exception:
         return "AssertionError" in self.types or self.pytest_outcome("Failed")
 
 
-def _exception(report: Message) -> _Exception:
+def _exception(report: Report) -> _Exception:
     raw = report.get("e")
     if not isinstance(raw, dict):
         raise TypeError("exception")
@@ -422,7 +435,7 @@ def _exception(report: Message) -> _Exception:
     )
 
 
-def _raised_description(raw: Any) -> dict[str, Any]:
+def _raised_description(raw: Any) -> RaisedProbe:
     if not isinstance(raw, dict):
         raise TypeError("raises probe")
     types = raw.get("types")

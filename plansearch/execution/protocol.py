@@ -5,7 +5,8 @@ comes out of a sandbox (a fork server's replies, a child's reports) is UTF-8 JSO
 parser that trusts nothing. What the executor sends into one is marshalled: it comes from the
 trusted side only, carries compiled test code as it is, and costs the server much less to read
 (the fork servers run the executor's own interpreter, so the format is the same on both sides).
-This module runs on both sides of the sandbox, so it uses the standard library only.
+The messages themselves are described in `messages`. This module runs on both sides of the
+sandbox, so it uses the standard library only.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import json
 import marshal
 import os
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 HEADER = struct.Struct(">I")
@@ -23,6 +24,7 @@ _DECODER = json.JSONDecoder()
 _ENCODER = json.JSONEncoder(separators=(",", ":"))
 
 Message = dict[str, Any]
+"""A decoded frame, its contents not yet checked (what it should hold is in `messages`)."""
 
 
 class ProtocolError(Exception):
@@ -34,14 +36,15 @@ def frame(body: bytes) -> bytes:
     return HEADER.pack(len(body)) + body
 
 
-def encode(message: Message) -> bytes:
+def encode(message: Mapping[str, object]) -> bytes:
     """One JSON frame holding `message`."""
     return frame(_ENCODER.encode(message).encode())
 
 
-def encode_trusted(message: Message) -> bytes:
+def encode_trusted(message: Mapping[str, object]) -> bytes:
     """One marshalled frame holding `message`: only for what the executor sends its servers."""
-    return frame(marshal.dumps(message))
+    body: Any = message  # marshal's type stubs take no TypedDict
+    return frame(marshal.dumps(body))
 
 
 def decode_trusted(body: bytes) -> Message:

@@ -24,6 +24,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from plansearch.execution.errors import SandboxUnavailable
 from plansearch.execution.launch import (
     LEVELS,
     IsolationLevel,
@@ -50,10 +51,6 @@ logger = logging.getLogger("plansearch.execution")
 
 _STARTUP_TIMEOUT = 30.0
 _warned: set[IsolationLevel] = set()
-
-
-class SandboxUnavailable(RuntimeError):
-    """The isolation level asked for cannot be set up on this machine."""
 
 
 class IsolationReport(BaseModel):

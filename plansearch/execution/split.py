@@ -32,6 +32,7 @@ from typing import Any, Literal
 
 from plansearch.execution.compare import clip, describe_mismatch, short_repr, values_equal
 from plansearch.execution.values import Opaque
+from plansearch.source import LINE_BREAK, definition_start
 
 PROBE = "__probe__"
 """The name the child binds to its probe function: ``__probe__(k, value)``."""
@@ -394,7 +395,6 @@ _SUPPRESSING = frozenset(
         "assertWarnsRegex", "assertLogs", "assertNoLogs", "subTest", *_UNITTEST_RAISES,
     }
 )  # fmt: skip
-_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass
@@ -490,7 +490,7 @@ class _Text:
 
     def __init__(self, code: str) -> None:
         self.code = code
-        self.starts = [0, *(match.end() for match in _BREAK.finditer(code))]
+        self.starts = [0, *(match.end() for match in LINE_BREAK.finditer(code))]
         self.ascii = code.isascii()
 
     def offset(self, line: int, column: int) -> int:
@@ -515,7 +515,7 @@ class _Text:
         start = self.starts[first - 1]
         if last < len(self.starts):
             end = self.starts[last]
-            match = _BREAK.search(self.code, self.starts[last - 1], end)
+            match = LINE_BREAK.search(self.code, self.starts[last - 1], end)
             return start, match.start() if match else end
         return start, len(self.code)
 
@@ -526,7 +526,7 @@ class _Text:
 
 
 def _breaks(text: str) -> str:
-    return "".join(_BREAK.findall(text))
+    return "".join(LINE_BREAK.findall(text))
 
 
 def _end_line(node: ast.AST) -> int:
@@ -572,13 +572,6 @@ def _is_main_guard(node: ast.stmt) -> bool:
     names = {p.id for p in parts if isinstance(p, ast.Name)}
     texts = {p.value for p in parts if isinstance(p, ast.Constant)}
     return len(parts) == 2 and names == {"__name__"} and texts == {"__main__"}
-
-
-def _first_line(node: ast.stmt) -> int:
-    lines = [node.lineno]
-    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-        lines += [decorator.lineno for decorator in node.decorator_list]
-    return min(lines)
 
 
 def _float_text(node: ast.expr) -> float | None:
@@ -1587,7 +1580,7 @@ class _Splitter:
             if isinstance(owner, ast.ClassDef) and all(id(m) in dropped for m in owner.body)
         }
         for node in self.dropped:
-            first = _first_line(node)
+            first = definition_start(node)
             start, end = self.text.line_bounds(first, _end_line(node))
             text = _breaks(self.code[start:end])
             if id(node) in emptied:  # a class keeps a body
@@ -1645,7 +1638,7 @@ class _Splitter:
             done = edit.end
         pieces.append(self.code[done:])
         text = "".join(pieces)
-        if len(_BREAK.findall(text)) != len(self.text.starts) - 1:
+        if len(LINE_BREAK.findall(text)) != len(self.text.starts) - 1:
             raise _Unsplittable("the lines moved")
         return text
 

@@ -7,10 +7,10 @@ Model-written (untrusted) test code is compiled inside the sandbox only. Standar
 
 from __future__ import annotations
 
-from plansearch.execution.protocol import Message
+from plansearch.execution.messages import Identity
 
 
-def test_filename(test: Message) -> str:
+def test_filename(test: Identity) -> str:
     """The file name tracebacks give for a test's code."""
     source = str(test.get("source") or "")
     return source if source.endswith(".py") else f"<test {test['id']}>"

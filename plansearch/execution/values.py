@@ -354,7 +354,9 @@ def canonical(value: Any) -> str:
         return f"{type(value).__name__}({{{', '.join(sorted(canonical(item) for item in value))}}})"
     if isinstance(value, list | tuple):
         inner = ", ".join(canonical(item) for item in value)
-        return f"[{inner}]" if isinstance(value, list) else f"({inner})"
+        if isinstance(value, list):
+            return f"[{inner}]"
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
     if isinstance(value, float) and math.isnan(value):
         return "nan"
     return repr(value)

@@ -14,8 +14,16 @@ import os
 import signal
 import time
 from collections import deque
+from typing import Any, TypeVar, cast
 
 from plansearch.execution.launch import WorkerSpec, remove_scratch_root
+from plansearch.execution.messages import (
+    Cancelled,
+    Command,
+    Ready,
+    RunRequest,
+    RunResult,
+)
 from plansearch.execution.protocol import (
     HEADER,
     MAX_FRAME,
@@ -26,6 +34,7 @@ from plansearch.execution.protocol import (
 )
 
 _STDERR_KEEP = 50
+_R = TypeVar("_R")
 
 
 class WorkerError(Exception):
@@ -39,9 +48,9 @@ class Worker:
         self._process = process
         self._spec = spec
         loop = asyncio.get_running_loop()
-        self._ready: asyncio.Future[Message] = loop.create_future()
-        self._replies: dict[int, asyncio.Future[Message]] = {}
-        self._acknowledgements: dict[int, asyncio.Future[Message]] = {}
+        self._ready: asyncio.Future[Ready] = loop.create_future()
+        self._replies: dict[int, asyncio.Future[RunResult | Cancelled]] = {}
+        self._acknowledgements: dict[int, asyncio.Future[Cancelled]] = {}
         self._budgets: dict[int, float] = {}
         self._idle = asyncio.Event()
         self._idle.set()
@@ -51,7 +60,8 @@ class Worker:
             asyncio.create_task(self._read_replies()),
             asyncio.create_task(self._read_stderr()),
         ]
-        self.ready: Message = {}
+        self.ready: Ready | None = None
+        """The fork server's ready message, once started."""
 
     @classmethod
     async def start(cls, spec: WorkerSpec, timeout: float = 30.0) -> Worker:
@@ -94,15 +104,15 @@ class Worker:
         tail = " | ".join(self._stderr)
         return f"{state}{'; stderr: ' + tail[-600:] if tail else ''}"
 
-    async def request(self, message: Message, budget: float) -> Message:
+    async def request(self, message: RunRequest, budget: float) -> RunResult | Cancelled:
         """Send a run request; return its result (or its 'cancelled' acknowledgement).
 
         `budget` is the request's own time limit; it waits as long as the requests queued
         before it in the server may take too.
         """
-        run_id: int = message["id"]
+        run_id = message["id"]
         loop = asyncio.get_running_loop()
-        reply: asyncio.Future[Message] = loop.create_future()
+        reply: asyncio.Future[RunResult | Cancelled] = loop.create_future()
         self._replies[run_id] = reply
         self._budgets[run_id] = budget
         self._idle.clear()
@@ -126,7 +136,7 @@ class Worker:
 
     async def cancel(self, run_id: int, timeout: float) -> None:
         """Ask the worker to stop run `run_id` and wait until it has killed the candidate."""
-        acknowledged = asyncio.get_running_loop().create_future()
+        acknowledged: asyncio.Future[Cancelled] = asyncio.get_running_loop().create_future()
         self._acknowledgements[run_id] = acknowledged
         try:
             await self._send({"t": "cancel", "id": run_id})
@@ -162,7 +172,7 @@ class Worker:
         self._fail_all()
         remove_scratch_root(self._spec)
 
-    async def _send(self, message: Message) -> None:
+    async def _send(self, message: Command) -> None:
         stdin = self._process.stdin
         if stdin is None or stdin.is_closing() or not self.alive:
             raise WorkerError(f"the worker is gone: {self.why()}")
@@ -173,19 +183,26 @@ class Worker:
             raise WorkerError(f"cannot write to the worker: {self.why()}") from exc
 
     def _deliver(self, message: Message) -> None:
+        """Hand a reply to whoever waits for it, by its kind and id (the executor checks the
+        rest: the fork server runs in the sandbox)."""
         kind, run_id = message.get("t"), message.get("id")
         if kind == "ready":
-            _resolve(self._ready, message)
+            _resolve(self._ready, cast("Ready", message))
         elif kind in ("result", "cancelled") and isinstance(run_id, int):
-            _resolve(self._replies.get(run_id), message)
+            _resolve(self._replies.get(run_id), cast("RunResult | Cancelled", message))
             if kind == "cancelled":
-                _resolve(self._acknowledgements.get(run_id), message)
+                _resolve(self._acknowledgements.get(run_id), cast("Cancelled", message))
 
     def _fail_all(self) -> None:
         self._ended = True
         self._idle.set()
         error = WorkerError(f"the worker ended: {self.why()}")
-        for future in (self._ready, *self._replies.values(), *self._acknowledgements.values()):
+        waiting: list[asyncio.Future[Any]] = [
+            self._ready,
+            *self._replies.values(),
+            *self._acknowledgements.values(),
+        ]
+        for future in waiting:
             if not future.done():
                 future.set_exception(error)
 
@@ -210,12 +227,12 @@ class Worker:
             self._stderr.append(line.decode(errors="replace").rstrip())
 
 
-def _resolve(future: asyncio.Future[Message] | None, message: Message) -> None:
+def _resolve(future: asyncio.Future[_R] | None, message: _R) -> None:
     if future is not None and not future.done():
         future.set_result(message)
 
 
-def _expire(reply: asyncio.Future[Message]) -> None:
+def _expire(reply: asyncio.Future[RunResult | Cancelled]) -> None:
     if not reply.done():
         reply.set_exception(TimeoutError("the worker did not answer in time"))
 

@@ -1,7 +1,7 @@
 """Model providers behind one async protocol, with retries and a response cache.
 
-The provider classes themselves load on demand through `make_provider` (their SDKs are slow
-to import).
+`registry` knows every provider by name (its SDK loads only when one is made);
+`factory.make_provider` makes the one `Settings` name.
 """
 
 from plansearch.models.base import Message, ModelReply, ModelRequest, Provider, StopReason, Usage
@@ -9,6 +9,7 @@ from plansearch.models.cache import CacheError, ResponseCache
 from plansearch.models.errors import (
     AuthenticationFailed,
     BadRequest,
+    ContextTooLong,
     EndpointUnreachable,
     MalformedReply,
     MissingKeyError,
@@ -20,15 +21,17 @@ from plansearch.models.errors import (
     RequestTimedOut,
     ServerError,
 )
-from plansearch.models.factory import PROVIDERS, make_provider
+from plansearch.models.http_provider import HTTPProvider, ProviderOptions
+from plansearch.models.registry import provider_info, provider_names
 from plansearch.models.retry import RetryPolicy, call_with_retries
 
 __all__ = [
-    "PROVIDERS",
     "AuthenticationFailed",
     "BadRequest",
     "CacheError",
+    "ContextTooLong",
     "EndpointUnreachable",
+    "HTTPProvider",
     "MalformedReply",
     "Message",
     "MissingKeyError",
@@ -38,6 +41,7 @@ __all__ = [
     "ModelRequest",
     "Overloaded",
     "Provider",
+    "ProviderOptions",
     "QuotaExceeded",
     "RateLimited",
     "RequestTimedOut",
@@ -47,5 +51,6 @@ __all__ = [
     "StopReason",
     "Usage",
     "call_with_retries",
-    "make_provider",
+    "provider_info",
+    "provider_names",
 ]

@@ -1,4 +1,4 @@
-"""Anthropic Messages API provider, through the official SDK.
+"""Anthropic Messages API provider, through the official SDK (imported when a provider is made).
 
 No sampling parameters are ever sent: the API version the SDK speaks (2026-10-21) rejects
 `temperature`, `top_p` and `top_k` on every model, so `ModelRequest.temperature` and `top_p`
@@ -11,26 +11,21 @@ The system prompt and the last message marked `cache_prefix` carry prompt-cache 
 
 from __future__ import annotations
 
-import asyncio
+from typing import TYPE_CHECKING
 
-import anthropic
-from anthropic.types import Message as WireMessage
-from anthropic.types import MessageParam, TextBlockParam
-
-from plansearch.config import BASE_URL_ENV_VARS, KEY_ENV_VARS, Settings
 from plansearch.models.base import Message, ModelReply, ModelRequest, StopReason, Usage
 from plansearch.models.error_mapping import (
-    Endpoint,
     connection_error,
     malformed_reply,
-    missing_key_message,
     status_error,
     timeout_error,
 )
-from plansearch.models.errors import MissingKeyError
-from plansearch.models.samples import gather_samples
+from plansearch.models.http_provider import HTTPProvider, ProviderOptions
 
-DEFAULT_BASE_URL = "https://api.anthropic.com"
+if TYPE_CHECKING:
+    from anthropic import AsyncAnthropic
+    from anthropic.types import Message as WireMessage
+    from anthropic.types import MessageParam, TextBlockParam
 
 _STOP_REASONS = {
     "end_turn": StopReason.END,
@@ -39,64 +34,38 @@ _STOP_REASONS = {
 }
 
 
-class AnthropicProvider:
+class AnthropicProvider(HTTPProvider["AsyncAnthropic"]):
     """`Provider` for the Anthropic Messages API (or anything that speaks it)."""
 
     name = "anthropic"
     label = "the Anthropic API"
+    key_env_vars = ("ANTHROPIC_API_KEY",)
+    base_url_env_var = "ANTHROPIC_BASE_URL"
+    default_model = "claude-sonnet-5-5"
+    default_base_url = "https://api.anthropic.com"
+    sdk = "anthropic"
+    Options = ProviderOptions
 
-    @classmethod
-    def from_settings(cls, settings: Settings) -> AnthropicProvider:
-        """Model, key, endpoint and timeout from settings; a key is required."""
-        key = settings.resolved_api_key()
-        if key is None:
-            raise MissingKeyError(missing_key_message(cls.label, KEY_ENV_VARS["anthropic"]))
-        return cls(
-            model=settings.model_name,
-            api_key=key,
-            base_url=settings.resolved_base_url(),
-            timeout=settings.timeout,
+    def _make_client(self, api_key: str | None) -> AsyncAnthropic:
+        import anthropic
+
+        return anthropic.AsyncAnthropic(
+            api_key=api_key, base_url=self._url, timeout=self.options.timeout, max_retries=0
         )
 
-    def __init__(
-        self, *, model: str, api_key: str, base_url: str | None = None, timeout: float = 120.0
-    ) -> None:
-        self.model = model
-        self._url = base_url or DEFAULT_BASE_URL
-        self._timeout = timeout
-        self._endpoint = Endpoint(
-            label=self.label,
-            url=self._url,
-            model=model,
-            key_env_var=KEY_ENV_VARS["anthropic"],
-            base_url_env_var=BASE_URL_ENV_VARS["anthropic"],
-            secret=api_key,
-        )
-        self._client = anthropic.AsyncAnthropic(
-            api_key=api_key, base_url=self._url, timeout=timeout, max_retries=0
-        )
+    async def _send(self, request: ModelRequest) -> ModelReply:
+        import anthropic
+        from anthropic.types import Message as WireMessage
 
-    @property
-    def cache_identity(self) -> str:
-        return f"anthropic|{self._url}|{self.model}"
-
-    async def complete(self, request: ModelRequest, n: int = 1) -> list[ModelReply]:
-        return await gather_samples(lambda: self._attempt(request), n)
-
-    async def aclose(self) -> None:
-        await self._client.close()
-
-    async def _attempt(self, request: ModelRequest) -> ModelReply:
         try:
-            async with asyncio.timeout(self._timeout):
-                reply = await self._client.messages.create(
-                    model=self.model,
-                    max_tokens=request.max_tokens,
-                    system=system_blocks(request.system) or anthropic.omit,
-                    messages=message_params(request.messages),
-                )
-        except (TimeoutError, anthropic.APITimeoutError) as exc:
-            raise timeout_error(self._endpoint, self._timeout) from exc
+            reply = await self._client.messages.create(
+                model=self.model,
+                max_tokens=request.max_tokens,
+                system=system_blocks(request.system) or anthropic.omit,
+                messages=message_params(request.messages),
+            )
+        except anthropic.APITimeoutError as exc:
+            raise timeout_error(self._endpoint, self.options.timeout) from exc
         except anthropic.APIConnectionError as exc:
             raise connection_error(self._endpoint, exc.__cause__) from exc
         except anthropic.APIStatusError as exc:
@@ -112,10 +81,7 @@ class AnthropicProvider:
             raise malformed_reply(self._endpoint, "not valid JSON") from exc
         if not isinstance(reply, WireMessage):
             raise malformed_reply(self._endpoint, "not JSON")
-        try:
-            return reply_from_message(reply)
-        except (AttributeError, TypeError) as exc:
-            raise malformed_reply(self._endpoint, "JSON of the wrong shape") from exc
+        return self._reply(reply_from_message, reply)
 
 
 def system_blocks(system: str) -> list[TextBlockParam]:

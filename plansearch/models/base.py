@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from plansearch.scheduling import AdaptiveLimiter
 
 
 class Message(BaseModel):
@@ -78,6 +81,8 @@ class Provider(Protocol):
     """Short provider id, e.g. "anthropic" or "openai"."""
     model: str
     """The model id requests go to."""
+    limiter: AdaptiveLimiter
+    """The in-flight limit the endpoint sustains, shared by every search that calls it."""
 
     @property
     def cache_identity(self) -> str:
@@ -85,7 +90,13 @@ class Provider(Protocol):
         ...
 
     async def complete(self, request: ModelRequest, n: int = 1) -> list[ModelReply]:
-        """Return `n` independent samples for `request` (one HTTP attempt each, no retries)."""
+        """Return `n` independent samples for `request` (one HTTP attempt each, no retries;
+        `max_tokens` shortened to fit the context window when it is known)."""
+        ...
+
+    async def discover(self) -> None:
+        """Learn, once, what the endpoint says of itself (its context window, its parallel
+        slots); bounded in time, and never raises for an endpoint that does not say."""
         ...
 
     async def aclose(self) -> None:

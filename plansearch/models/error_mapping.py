@@ -11,11 +11,12 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 
-from plansearch.config import default_config_path
 from plansearch.models.errors import (
     AuthenticationFailed,
     BadRequest,
+    ContextTooLong,
     EndpointUnreachable,
     MalformedReply,
     ModelError,
@@ -37,6 +38,20 @@ QUOTA_CODES = frozenset(
 )
 _QUOTA_WORDS = re.compile(r"credit balance|billing|insufficient.quota", re.IGNORECASE)
 _MODEL_MISSING = re.compile(r"model\b.*\b(not found|does not exist|not exist)", re.IGNORECASE)
+_CONTEXT_CODES = frozenset({"context_length_exceeded", "exceed_context_size_error"})
+_CONTEXT_WINDOW = (
+    # OpenAI, vLLM, llama.cpp: "maximum context length is 4096 tokens"
+    re.compile(r"maximum context length is (?P<window>\d+)", re.IGNORECASE),
+    # Anthropic: "input length and `max_tokens` exceed context limit: 197000 + 8192 > 200000"
+    re.compile(r"(?P<prompt>\d+) \+ \d+ > (?P<window>\d+)"),
+    # Anthropic: "prompt is too long: 207000 tokens > 200000 maximum"
+    re.compile(r"prompt is too long: (?P<prompt>\d+) tokens > (?P<window>\d+)", re.IGNORECASE),
+)
+_CONTEXT_PROMPT = re.compile(
+    r"(?P<prompt>\d+) in the messages|(?:has|contains at least) (?P<input>\d+) input tokens",
+    re.IGNORECASE,
+)
+_CONTEXT_REQUESTED = re.compile(r"you requested (?P<requested>\d+) tokens", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -88,16 +103,24 @@ def status_error(
     error_type: str | None,
     code: str | None,
     api_message: str | None,
+    fields: Mapping[str, object] | None = None,
 ) -> ModelError:
-    """The typed error for an HTTP error status and the error fields of its body."""
+    """The typed error for an HTTP error status and the error fields of its body (`fields`:
+    any others, such as llama.cpp's `n_ctx` and `n_prompt_tokens`)."""
     detail = endpoint.detail(api_message)
     said = f": {detail}" if detail else ""
     where = f"{endpoint.label} at {endpoint.url}"
     kinds = {error_type, code}
+    text = api_message or ""
+    if status in (400, 413) and (
+        kinds & _CONTEXT_CODES or any(pattern.search(text) for pattern in _CONTEXT_WINDOW)
+    ):
+        return context_too_long(f"{where} refused the request ({status}){said}.", text,
+                                fields or {})
     if status in (401, 403) or kinds & {"authentication_error", "permission_error"}:
         return AuthenticationFailed(
             f"{where} rejected the API key ({status}){said}. Set a valid key with "
-            f"`export {endpoint.key_env_var}=...` or `api_key` in {default_config_path()}."
+            f"`export {endpoint.key_env_var}=...` or `api_key` in {_config_file()}."
         )
     if kinds & QUOTA_CODES or (status in (400, 402) and _QUOTA_WORDS.search(detail)):
         return QuotaExceeded(
@@ -128,6 +151,25 @@ def status_error(
     return BadRequest(f"{where} refused the request ({status}){said}.")
 
 
+def context_too_long(message: str, text: str, fields: Mapping[str, object]) -> ContextTooLong:
+    """A context-length refusal, with the numbers its `text` or `fields` give."""
+    numbers: dict[str, int] = {}
+    for pattern in (*_CONTEXT_WINDOW, _CONTEXT_PROMPT, _CONTEXT_REQUESTED):
+        found = pattern.search(text)
+        if found:
+            numbers.update((k, int(v)) for k, v in found.groupdict().items() if v is not None)
+    for name, field_name in (("window", "n_ctx"), ("prompt", "n_prompt_tokens")):
+        value = fields.get(field_name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            numbers[name] = value
+    return ContextTooLong(
+        message,
+        window=numbers.get("window"),
+        prompt_tokens=numbers.get("prompt", numbers.get("input")),
+        requested=numbers.get("requested"),
+    )
+
+
 def timeout_error(endpoint: Endpoint, timeout: float) -> RequestTimedOut:
     """No complete reply within `timeout` seconds."""
     return RequestTimedOut(
@@ -154,13 +196,21 @@ def malformed_reply(endpoint: Endpoint, what: str) -> MalformedReply:
     )
 
 
-def missing_key_message(label: str, key_env_var: str, *, why: str = "") -> str:
-    """How to give `label` a key, or to use a local OpenAI-compatible server instead."""
+def missing_key_message(label: str, url: str, key_env_var: str) -> str:
+    """How to give `label` at `url` a key, or to use a local OpenAI-compatible server instead."""
     return (
-        f"No API key for {label}{why}. Set one with `export {key_env_var}=...`, "
-        f'or add `api_key = "..."` to {default_config_path()}.\n'
+        f"No API key for {label} at {url}. Set one with `export {key_env_var}=...`, "
+        f'or add `api_key = "..."` to {_config_file()}.\n'
         "Or use a local OpenAI-compatible server, which needs no key; for Ollama:\n"
         "  --provider openai --base-url http://localhost:11434/v1 --model llama3.1\n"
         "(vLLM serves http://localhost:8000/v1, llama.cpp's llama-server "
         "http://localhost:8080/v1.)"
     )
+
+
+def _config_file() -> Path:
+    """The config file a key may be put in. Imported on use: `plansearch.config` imports the
+    provider registry, and so this package, which imports this module."""
+    from plansearch.config import default_config_path
+
+    return default_config_path()

@@ -7,11 +7,15 @@ class ModelError(Exception):
     """Base of every error a provider raises.
 
     `retryable` says whether the same request may succeed later; `fatal` says whether the
-    whole search should stop (nothing else will work either, e.g. a bad key).
+    whole search should stop (nothing else will work either, e.g. a bad key); `congestion`
+    says that the endpoint has more calls than it can take (the in-flight limit comes down);
+    `backoff` whether a retry waits first.
     """
 
     retryable: bool = False
     fatal: bool = False
+    congestion: bool = False
+    backoff: bool = True
     kind: str = "error"
     """Short name of the failure, for counts by kind (e.g. "rate_limited")."""
 
@@ -54,6 +58,7 @@ class RateLimited(ModelError):
 
     kind = "rate_limited"
     retryable = True
+    congestion = True
 
 
 class Overloaded(ModelError):
@@ -61,6 +66,7 @@ class Overloaded(ModelError):
 
     kind = "overloaded"
     retryable = True
+    congestion = True
 
 
 class ServerError(ModelError):
@@ -75,6 +81,7 @@ class RequestTimedOut(ModelError):
 
     kind = "timed_out"
     retryable = True
+    congestion = True
 
 
 class EndpointUnreachable(ModelError):
@@ -103,3 +110,26 @@ class BadRequest(ModelError):
     """The endpoint refused this request (e.g. prompt too long); retrying will not help."""
 
     kind = "bad_request"
+
+
+class ContextTooLong(BadRequest):
+    """The prompt plus `max_tokens` exceed the model's context window. What the endpoint said
+    is kept: `window` (its context size) and `prompt_tokens`, or the `requested` total; the
+    provider learns from them and, when a shorter `max_tokens` fits, marks the error
+    `retryable`, to be asked again at once."""
+
+    kind = "context_too_long"
+    backoff = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        window: int | None = None,
+        prompt_tokens: int | None = None,
+        requested: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.window = window
+        self.prompt_tokens = prompt_tokens
+        self.requested = requested

@@ -1,102 +1,82 @@
-"""OpenAI chat-completions provider: OpenAI itself, or any compatible server.
+"""OpenAI chat-completions provider: OpenAI itself, or any compatible server, through the
+official SDK (imported when a provider is made).
 
 Local servers (Ollama, vLLM, llama.cpp's server) need no key, so a missing one is sent as a
-placeholder. Each sample is its own request because many servers ignore `n`.
-`Usage.input_tokens` counts prompt tokens not read from a cache; `cached_input_tokens`
-the ones that were.
+placeholder, and are asked what they are (`discovery`) before the first call. Each sample is
+its own request because many servers ignore `n`. `Usage.input_tokens` counts prompt tokens
+not read from a cache; `cached_input_tokens` the ones that were.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+from typing import TYPE_CHECKING
 
-import openai
-from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
-
-from plansearch.config import BASE_URL_ENV_VARS, KEY_ENV_VARS, Settings
 from plansearch.models.base import ModelReply, ModelRequest, StopReason, Usage
+from plansearch.models.discovery import (
+    EndpointFacts,
+    combine,
+    from_llama_props,
+    from_models,
+    from_ollama_show,
+)
 from plansearch.models.error_mapping import (
-    Endpoint,
     connection_error,
     malformed_reply,
-    missing_key_message,
     status_error,
     timeout_error,
 )
-from plansearch.models.errors import MissingKeyError
-from plansearch.models.samples import gather_samples
+from plansearch.models.http_provider import PROBE_SECONDS, HTTPProvider, ProviderOptions
 
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
+    from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 
 _STOP_REASONS = {"stop": StopReason.END, "length": StopReason.MAX_TOKENS}
 
 
-class OpenAIProvider:
+class OpenAIProvider(HTTPProvider["AsyncOpenAI"]):
     """`Provider` for an OpenAI-compatible `/v1/chat/completions` endpoint."""
 
     name = "openai"
     label = "the OpenAI-compatible endpoint"
+    key_env_vars = ("OPENAI_API_KEY",)
+    base_url_env_var = "OPENAI_BASE_URL"
+    default_model = "gpt-4o-mini"
+    default_base_url = "https://api.openai.com/v1"
+    sdk = "openai"
+    Options = ProviderOptions
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> OpenAIProvider:
-        """Model, key, endpoint and timeout from settings; a key is needed without a base URL."""
-        key = settings.resolved_api_key()
-        base_url = settings.resolved_base_url()
-        if key is None and base_url is None:
-            raise MissingKeyError(
-                missing_key_message(
-                    "the OpenAI API", KEY_ENV_VARS["openai"], why=" and no --base-url"
-                )
-            )
-        return cls(
-            model=settings.model_name, api_key=key, base_url=base_url, timeout=settings.timeout
+    def needs_key(cls, base_url: str | None) -> bool:
+        """OpenAI's own endpoint needs a key; another (a local server) may not."""
+        return base_url is None
+
+    def _make_client(self, api_key: str | None) -> AsyncOpenAI:
+        import openai
+
+        return openai.AsyncOpenAI(
+            api_key=api_key or "not-needed",
+            base_url=self._url,
+            timeout=self.options.timeout,
+            max_retries=0,
         )
 
-    def __init__(
-        self,
-        *,
-        model: str,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        timeout: float = 120.0,
-    ) -> None:
-        self.model = model
-        self._url = base_url or DEFAULT_BASE_URL
-        self._timeout = timeout
-        self._endpoint = Endpoint(
-            label=self.label,
-            url=self._url,
-            model=model,
-            key_env_var=KEY_ENV_VARS["openai"],
-            base_url_env_var=BASE_URL_ENV_VARS["openai"],
-            secret=api_key,
-        )
-        self._client = openai.AsyncOpenAI(
-            api_key=api_key or "not-needed", base_url=self._url, timeout=timeout, max_retries=0
-        )
+    async def _send(self, request: ModelRequest) -> ModelReply:
+        import openai
+        from openai.types.chat import ChatCompletion
 
-    @property
-    def cache_identity(self) -> str:
-        return f"openai|{self._url}|{self.model}"
-
-    async def complete(self, request: ModelRequest, n: int = 1) -> list[ModelReply]:
-        return await gather_samples(lambda: self._attempt(request), n)
-
-    async def aclose(self) -> None:
-        await self._client.close()
-
-    async def _attempt(self, request: ModelRequest) -> ModelReply:
         try:
-            async with asyncio.timeout(self._timeout):
-                completion = await self._client.chat.completions.create(
-                    model=self.model,
-                    messages=message_params(request),
-                    max_tokens=request.max_tokens,
-                    temperature=_given(request.temperature),
-                    top_p=_given(request.top_p),
-                )
-        except (TimeoutError, openai.APITimeoutError) as exc:
-            raise timeout_error(self._endpoint, self._timeout) from exc
+            completion = await self._client.chat.completions.create(
+                model=self.model,
+                messages=message_params(request),
+                max_tokens=request.max_tokens,
+                temperature=openai.omit if request.temperature is None else request.temperature,
+                top_p=openai.omit if request.top_p is None else request.top_p,
+            )
+        except openai.APITimeoutError as exc:
+            raise timeout_error(self._endpoint, self.options.timeout) from exc
         except openai.APIConnectionError as exc:
             raise connection_error(self._endpoint, exc.__cause__) from exc
         except openai.APIStatusError as exc:
@@ -109,19 +89,42 @@ class OpenAIProvider:
                 error_type=exc.type,
                 code=exc.code,
                 api_message=message if isinstance(message, str) else None,
+                fields=body,
             ) from exc
         except (openai.APIResponseValidationError, ValueError) as exc:
             raise malformed_reply(self._endpoint, "not valid JSON") from exc
         if not isinstance(completion, ChatCompletion):
             raise malformed_reply(self._endpoint, "not JSON")
+        return self._reply(reply_from_completion, completion)
+
+    async def _probe(self) -> EndpointFacts:
+        """Another endpoint than OpenAI's own may be a local server: ask llama.cpp's, vLLM's
+        and Ollama's routes at once."""
+        if self.options.base_url is None:
+            return EndpointFacts()
+        url = self._url.rstrip("/")
+        root = url.removesuffix("/v1")
+        props, models, show = await asyncio.gather(
+            self._ask(f"{root}/props"),
+            self._ask(f"{url}/models"),
+            self._ask(f"{root}/api/show", {"model": self.model}),
+        )
+        return combine(from_llama_props(props), from_ollama_show(show),
+                       from_models(models, self.model))
+
+    async def _ask(self, url: str, body: dict[str, str] | None = None) -> object:
+        """The JSON `url` answers a GET (or a POST of `body`) with; None if it does not."""
+        import openai
+
+        options: openai.RequestOptions = {"max_retries": 0, "timeout": PROBE_SECONDS}
         try:
-            return reply_from_completion(completion)
-        except (AttributeError, TypeError) as exc:
-            raise malformed_reply(self._endpoint, "JSON of the wrong shape") from exc
-
-
-def _given(value: float | None) -> float | openai.Omit:
-    return openai.omit if value is None else value
+            if body is None:
+                text = await self._client.get(url, cast_to=str, options=options)
+            else:
+                text = await self._client.post(url, cast_to=str, body=body, options=options)
+            return json.loads(text)
+        except (openai.APIError, ValueError):
+            return None
 
 
 def message_params(request: ModelRequest) -> list[ChatCompletionMessageParam]:

@@ -33,7 +33,10 @@ class RetryPolicy:
         return delay * (1 - self.jitter * random.random())
 
     def delay(self, error: ModelError, retry: int) -> float:
-        """The wait before retry number `retry`: the backoff, or the server's ask if longer."""
+        """The wait before retry number `retry`: the backoff, or the server's ask if longer;
+        none for an error the provider has already adapted to (`error.backoff` false)."""
+        if not error.backoff:
+            return 0.0
         wait = self.backoff(retry)
         if error.retry_after is not None:
             wait = max(wait, min(error.retry_after, self.max_retry_after))

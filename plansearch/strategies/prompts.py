@@ -104,6 +104,11 @@ CODE_DIRECT = """\
 Solve the problem in Python.{target}
 Return the code in a single ```python fenced block."""
 
+CODE_AT_ONCE = """\
+Solve the problem in Python.{target}
+First say in one sentence the idea your solution follows, then give the code in a single \
+```python fenced block."""
+
 TARGET_FUNCTION = """
 Complete this function (keep its name and signature; you may add imports and helper \
 functions):

@@ -31,15 +31,15 @@ import re
 from collections.abc import Collection, Iterator
 from typing import Literal
 
-from plansearch.parsing import string_literal_end
 from plansearch.problem import Example, Problem
+from plansearch.source import lsp_lines, matching_bracket, string_literal_end
 from plansearch.types import TestCase
 
 _BUILTINS = frozenset(dir(builtins))
 _MAX_SPAN = 40
 """Most lines one example may cover."""
 
-_OPEN, _CLOSE = "([{", ")]}"
+_OPEN = "([{"
 _PROMPT = re.compile(r"^(\s*)>>>[ \t]?(.*)$")
 _CONTINUATION = re.compile(r"^\s*\.\.\.(?:\s(.*))?$")
 _TRACEBACK = re.compile(r"^Traceback \((most recent call|innermost) last\)")
@@ -68,7 +68,7 @@ def parse_examples(
     absolute in the file. `known_names` are names an example may use besides builtins.
     """
     allowed = _BUILTINS | frozenset(known_names) | {entry_point}
-    lines = re.split(r"\r\n|\r|\n", docstring.expandtabs())  # as Python counts lines
+    lines = lsp_lines(docstring.expandtabs())
     call_pattern = re.compile(rf"(?<![\w.]){re.escape(entry_point)}\(")
     found: list[Example] = []
     seen: set[tuple[str, str]] = set()
@@ -161,7 +161,7 @@ def _informal_example(
     window = "\n".join(lines[start : start + _MAX_SPAN])
     first_line_end = len(lines[start])
     for match in call_pattern.finditer(window, 0, first_line_end):
-        call_end = _group_end(window, match.end() - 1)
+        call_end = matching_bracket(window, match.end() - 1)
         if call_end is None:
             continue
         call_end = _trailers_end(window, call_end)
@@ -174,7 +174,7 @@ def _informal_example(
         value_start = separator.start("value")
         value_end = _line_end(window, value_start)
         if value_start < len(window) and window[value_start] in _OPEN:
-            group_end = _group_end(window, value_start)
+            group_end = matching_bracket(window, value_start)
             if group_end is not None:
                 value_end = _line_end(window, group_end)
         expected = _expected_value(window[value_start:value_end], entry_point, allowed)
@@ -253,37 +253,11 @@ def _line_end(text: str, position: int) -> int:
     return len(text) if newline < 0 else newline
 
 
-def _group_end(text: str, start: int) -> int | None:
-    """Index just past the bracket group that opens at `text[start]`; None if it never closes."""
-    expected: list[str] = []
-    i = start
-    while i < len(text):
-        char = text[i]
-        if char in "\"'":
-            close = string_literal_end(text, i)
-            if close is None:
-                return None
-            i = close
-            continue
-        if char == "#":
-            i = _line_end(text, i)
-            continue
-        if char in _OPEN:
-            expected.append(_CLOSE[_OPEN.index(char)])
-        elif char in _CLOSE:
-            if not expected or expected.pop() != char:
-                return None
-            if not expected:
-                return i + 1
-        i += 1
-    return None
-
-
 def _trailers_end(text: str, end: int) -> int:
     """Extend a call over subscripts, attributes and further calls: ``f(x)[0].real``."""
     while end < len(text):
         if text[end] in "[(":
-            group_end = _group_end(text, end)
+            group_end = matching_bracket(text, end)
             if group_end is None:
                 break
             end = group_end

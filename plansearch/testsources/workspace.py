@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Literal
 
 from plansearch.problem import Problem
+from plansearch.source import FunctionNode, last_line, lsp_lines
 from plansearch.types import TestCase
 
 MAX_TEST_FILES = 400
@@ -46,14 +47,14 @@ def tests_from_asserts(
         tree = ast.parse(code)
     except SyntaxError:
         return _asserts_in_text(code, source, kind)
-    lines = code.split("\n")
+    lines = lsp_lines(code)
     asserts = [node for node in tree.body if isinstance(node, ast.Assert)]
     tests = []
     for position, node in enumerate(asserts):
-        end = _end(node)
+        end = last_line(node)
         kept = list(lines[:end])
         for other in asserts[:position]:
-            for n in range(other.lineno, _end(other) + 1):
+            for n in range(other.lineno, last_line(other) + 1):
                 kept[n - 1] = ""
         tests.append(
             TestCase(
@@ -176,7 +177,7 @@ class _Uses:
         if target.class_name is not None:
             # a method is reached through its class, which the file must name somewhere
             uses.reachable = any(uses._refers(node) for node in ast.walk(tree))
-        functions = [n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+        functions = [n for n in tree.body if isinstance(n, FunctionNode)]
         changed = True
         while changed:
             changed = False
@@ -224,7 +225,7 @@ class _Uses:
 
 @dataclass(frozen=True)
 class _TestFunction:
-    node: ast.FunctionDef | ast.AsyncFunctionDef
+    node: FunctionNode
     owner: ast.ClassDef | None
     runnable: bool
 
@@ -237,16 +238,12 @@ def _test_functions(tree: ast.Module) -> Iterator[_TestFunction]:
     """Test functions as pytest collects them: ``test*`` functions, ``Test*`` classes'
     ``test*`` methods, and the tests of ``unittest.TestCase`` subclasses."""
     for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith(
-            "test"
-        ):
+        if isinstance(node, FunctionNode) and node.name.startswith("test"):
             yield _TestFunction(node, None, _runnable(node, method=False))
         elif isinstance(node, ast.ClassDef) and _is_test_class(node):
             skipped = _marked_skip(node)
             for member in node.body:
-                if isinstance(member, ast.FunctionDef | ast.AsyncFunctionDef) and (
-                    member.name.startswith("test")
-                ):
+                if isinstance(member, FunctionNode) and member.name.startswith("test"):
                     runnable = not skipped and _runnable(member, method=True)
                     yield _TestFunction(member, node, runnable)
 
@@ -258,7 +255,7 @@ def _is_test_class(node: ast.ClassDef) -> bool:
     return node.name.startswith("Test") and not has_init
 
 
-def _runnable(node: ast.FunctionDef | ast.AsyncFunctionDef, *, method: bool) -> bool:
+def _runnable(node: FunctionNode, *, method: bool) -> bool:
     """Callable without pytest: no required arguments (fixtures) and no skip marks."""
     args = node.args
     positional = [*args.posonlyargs, *args.args][1 if method else 0 :]
@@ -267,7 +264,7 @@ def _runnable(node: ast.FunctionDef | ast.AsyncFunctionDef, *, method: bool) -> 
     return required <= 0 and not _marked_skip(node)
 
 
-def _marked_skip(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> bool:
+def _marked_skip(node: FunctionNode | ast.ClassDef) -> bool:
     for decorator in node.decorator_list:
         target = decorator.func if isinstance(decorator, ast.Call) else decorator
         if _dotted(target).split(".")[-1] in _SKIP_MARKS:
@@ -324,7 +321,7 @@ def _skipped_dir(path: Path) -> bool:
 
 def _asserts_in_text(text: str, source: str, kind: Literal["assert", "file"]) -> list[TestCase]:
     tests = []
-    for number, line in enumerate(text.split("\n"), start=1):
+    for number, line in enumerate(lsp_lines(text), start=1):
         statement = line.strip().rstrip("`")
         if not statement.startswith("assert "):
             continue
@@ -353,8 +350,3 @@ def _dotted(node: ast.expr) -> str:
         base = _dotted(node.value)
         return f"{base}.{node.attr}" if base else ""
     return ""
-
-
-def _end(node: ast.stmt) -> int:
-    assert node.end_lineno is not None
-    return node.end_lineno

@@ -250,8 +250,9 @@ def server_env(tmp_path: Path, *, key: str | None = KEY) -> dict[str, str]:
 
 
 def init_options(fake: FakeLLMServer, **extra: Any) -> dict[str, Any]:
+    """The tree alone (no direct candidate) unless `extra` says otherwise."""
     return {"baseUrl": fake.base_url_anthropic, "budget": "quick", "timeout": 10,
-            "maxRetries": 0, "isolation": "rlimits", **extra}
+            "maxRetries": 0, "isolation": "rlimits", "direct": False, **extra}
 
 
 @contextlib.asynccontextmanager

@@ -38,6 +38,7 @@ async def apply(client: Client, result: dict[str, Any], **extra: Any) -> dict[st
     return reply
 
 
+@pytest.mark.slow
 async def test_apply_replaces_the_stub_and_keeps_every_other_line(client: Client) -> None:
     uri = client.open("geometry.py")
     assert await apply(client, await search(client, uri)) == {
@@ -53,6 +54,7 @@ async def test_apply_replaces_the_stub_and_keeps_every_other_line(client: Client
     assert text.endswith("def done(x: int) -> int:\n    return x + 1\n")
 
 
+@pytest.mark.slow
 async def test_apply_is_refused_after_the_document_changed_then_rebased(
     client: Client,
 ) -> None:
@@ -72,6 +74,7 @@ async def test_apply_is_refused_after_the_document_changed_then_rebased(
     assert text.startswith("# edited meanwhile\n") and "return math.pi * r * r" in text
 
 
+@pytest.mark.slow
 async def test_plain_clients_choose_from_a_menu(client: Client) -> None:
     uri = client.open("geometry.py")
     (action,) = await client.code_actions(uri, (4, 4))
@@ -88,6 +91,7 @@ async def test_plain_clients_choose_from_a_menu(client: Client) -> None:
     assert client.editor.progress, "the search showed progress"
 
 
+@pytest.mark.slow
 async def test_a_plain_client_hears_of_a_refused_edit_once_and_can_apply_again(
     client: Client,
 ) -> None:
@@ -115,6 +119,7 @@ async def test_a_plain_client_hears_of_a_refused_edit_once_and_can_apply_again(
     assert "return math.pi * r * r" in text
 
 
+@pytest.mark.slow
 async def test_hover_shows_the_plan_also_after_a_restart(
     workspace: Path, fake: FakeLLMServer, tmp_path: Path
 ) -> None:
@@ -151,6 +156,7 @@ def vowels_code(call: FakeCall) -> str:
             "    return len(re.findall('[aeiou]', word))\n```")
 
 
+@pytest.mark.slow
 async def test_a_selected_statement_becomes_a_new_function_with_its_imports(
     workspace: Path, tmp_path: Path
 ) -> None:
@@ -180,6 +186,7 @@ async def test_a_selected_statement_becomes_a_new_function_with_its_imports(
     assert STUB not in new
 
 
+@pytest.mark.slow
 async def test_preview_shows_the_document_as_apply_would_leave_it(client: Client) -> None:
     uri = client.open("geometry.py")
     token = "partial-preview"
@@ -198,6 +205,7 @@ async def test_preview_shows_the_document_as_apply_would_leave_it(client: Client
     assert client.text(uri) == preview["after"]
 
 
+@pytest.mark.slow
 async def test_preview_of_an_unknown_candidate_says_so(client: Client) -> None:
     uri = client.open("geometry.py")
     result = await search(client, uri)

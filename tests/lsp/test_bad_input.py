@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import sys
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -50,12 +49,11 @@ async def test_bad_documents_and_malformed_requests(client: Client) -> None:
     body = "def f(x: int) -> int:\n    return x\n\n"
     huge = client.open("huge.py", body * (5_000_000 // len(body)))
     await client.responsive()  # the server has read the document
-    started = time.monotonic()
+    # (that it is never parsed: test_units' test_a_document_over_the_limit_is_never_parsed)
     assert await client.code_actions(huge, (0, 4)) == []
     assert await client.hover(huge, 0) is None
     error = await error_of(client, GENERATE, at_stub(huge))
     assert error.message == "huge.py is too large for PlanSearch (5.0 MB; the limit is 1 MB)"
-    assert time.monotonic() - started < 3, "the large document is never parsed"
     await client.responsive()
 
     error = await error_of(client, "plansearch/unknown", {})

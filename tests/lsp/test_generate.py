@@ -17,6 +17,8 @@ from tests.lsp.conftest import Client, area_code, init_options, server_env, sess
 from tests.support.fake_llm import FakeLLMServer
 from tests.support.plansearch_script import PlanSearchScript
 
+pytestmark = pytest.mark.slow  # whole searches through the server, each of a few seconds
+
 GENERATE = "plansearch/generate"
 REQUEST_FAILED = -32803
 
@@ -84,12 +86,18 @@ async def slow(workspace: Path, tmp_path: Path) -> AsyncIterator[tuple[Client, F
             yield client, fake
 
 
-async def assert_stopped(fake: FakeLLMServer) -> None:
-    """No model call goes out any more."""
-    await asyncio.sleep(0.3)
-    count = fake.request_count
-    await asyncio.sleep(0.6)
-    assert fake.request_count == count
+async def assert_stopped(client: Client, fake: FakeLLMServer, uri: str) -> None:
+    """The search is over, not only its request: the model calls the cancel cut have all
+    ended, and the server takes a new search of the function (it refuses one while a search
+    of it runs), which is then cancelled in turn."""
+    await until(lambda: fake.in_flight == 0)
+    again = asyncio.create_task(client.request(
+        GENERATE, at_stub(uri, workDoneToken="again"), msg_id="again"))
+    await until(lambda: client.editor.progress.get("again") or again.done())
+    if again.done():
+        raise AssertionError(f"a new search was not taken: {again.exception()!r}")
+    client.lsp.cancel_request(types.CancelParams(id="again"))
+    assert (await again)["finishReason"] == "cancelled"
 
 
 async def test_cancel_request_stops_the_search_and_keeps_what_finished(
@@ -106,7 +114,7 @@ async def test_cancel_request_stops_the_search_and_keeps_what_finished(
     assert result["candidates"], "the candidates that were tested are kept"
     assert result["message"] == "Cancelled; finished candidates were kept."
     assert client.editor.progress["w"][-1]["kind"] == "end"
-    await assert_stopped(fake)
+    await assert_stopped(client, fake, uri)
     assert len(await client.code_actions(uri, (4, 4))) == 1, "the server still serves"
 
 
@@ -119,7 +127,7 @@ async def test_progress_cancel_stops_the_search(slow: tuple[Client, FakeLLMServe
     client.lsp.window_work_done_progress_cancel(types.WorkDoneProgressCancelParams(token=token))
     result = await pending
     assert result["finishReason"] == "cancelled" and result["candidates"]
-    await assert_stopped(fake)
+    await assert_stopped(client, fake, uri)
     await client.responsive()
 
 
@@ -136,12 +144,12 @@ async def test_cancel_while_the_client_holds_the_progress_token_reply(
     client.lsp.cancel_request(types.CancelParams(id="gen-held"))
     result = await pending
     assert result["finishReason"] == "cancelled"
-    client.editor.hold_create.set()  # the late reply reaches the server now
-    await asyncio.sleep(0.3)
+    client.editor.hold_create.set()  # the late reply goes out now, during this round trip
     await client.responsive()
+    await client.responsive()  # sent after the late reply: the server has read that one
     errors = [m.message for m in client.lsp.messages if m.type == types.MessageType.Error]
     assert errors == []
-    await assert_stopped(fake)
+    await assert_stopped(client, fake, uri)
 
 
 async def test_two_searches_of_one_function_at_once(slow: tuple[Client, FakeLLMServer]) -> None:

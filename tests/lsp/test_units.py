@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from typing import NoReturn
 
 import pytest
+from plansearch_lsp import documents
 from plansearch_lsp.apply import text_edits
 from plansearch_lsp.cli import add_serve_parser
+from pygls.workspace import TextDocument
 
 
 def utf16(text: str) -> int:
@@ -54,3 +57,21 @@ def test_a_key_the_settings_found_is_scrubbed_from_the_log() -> None:
     keys.remember(SecretStr(secret))
     assert redactor.scrub(f"value {secret}") == "value [redacted]"
     assert keys.get("anthropic") is None  # remembered for scrubbing only
+
+
+def test_a_document_over_the_limit_is_never_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refused on its size alone: parsing it would stall every request behind it."""
+
+    def parse(*args: object, **kwargs: object) -> NoReturn:
+        raise AssertionError("the document was parsed")
+
+    monkeypatch.setattr(documents, "find_stubs", parse)
+    monkeypatch.setattr(documents.ast, "parse", parse)
+    body = "def f(x: int) -> int:\n    return x\n\n"
+    text = body * (documents.MAX_DOCUMENT_CHARS // len(body) + 1)
+    huge = TextDocument("file:///ws/huge.py", text, version=1, language_id="python")
+    with pytest.raises(documents.DocumentError, match=r"huge\.py is too large for PlanSearch"):
+        documents.DocumentCache().analyse(huge)
+    small = TextDocument("file:///ws/small.py", body, version=1, language_id="python")
+    with pytest.raises(AssertionError, match="was parsed"):
+        documents.DocumentCache().analyse(small)  # one under the limit is

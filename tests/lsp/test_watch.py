@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from lsprotocol import types
 
 from tests.lsp.conftest import Client
@@ -23,6 +24,7 @@ RIGHT = "28.274"  # pi * 3 * 3
 WRONG = "18.85"  # 2 * pi * 3: what the candidates written without a fix return
 
 
+@pytest.mark.slow
 async def test_a_changed_test_file_reranks_the_run_and_hover_follows(
     client: Client, workspace: Path
 ) -> None:

@@ -24,8 +24,11 @@ from tests.support.fake_llm import FakeCall, FakeLLMServer
 from tests.support.plansearch_script import PlanSearchScript
 
 NVIM = shutil.which("nvim")
-pytestmark = pytest.mark.skipif(
-    NVIM is None, reason="nvim is not on PATH (Debian package `neovim`; see scripts/setup.sh)")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        NVIM is None, reason="nvim is not on PATH (Debian package `neovim`; see scripts/setup.sh)"),
+]
 
 DRIVER = Path(__file__).with_name("drive.lua")
 KEY = "sk-ant-nvim-test-0123456789abcdef"
@@ -104,7 +107,7 @@ def run_neovim(tmp_path: Path, fake: FakeLLMServer) -> Session:
         "python": sys.executable,
         "log_file": str(server_log),
         "init_options": {"baseUrl": fake.base_url_anthropic, "budget": "quick", "timeout": 10,
-                         "maxRetries": 0, "isolation": "rlimits"},
+                         "maxRetries": 0, "isolation": "rlimits", "direct": False},
         "output": str(output),
         "timeout_ms": 15_000,
         "search_timeout_ms": 40_000,

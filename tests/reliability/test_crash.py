@@ -6,7 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.reliability.crash_scenario import run_crash
+
+pytestmark = pytest.mark.slow
 
 
 async def test_a_killed_server_loses_nothing_and_two_windows_share_the_workspace(

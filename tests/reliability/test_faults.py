@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.reliability.faults_scenario import FAULT_KINDS, fault_session, faults_match
 from tests.support.fake_llm import Fault
+
+pytestmark = pytest.mark.slow
 
 SEED = 2
 """At 30 % this seed serves every kind of fault, and some calls fail even after their

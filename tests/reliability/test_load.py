@@ -7,7 +7,11 @@ assertion here: a shared CI machine's pauses would make it fail at random."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.reliability.load_scenario import measure_load
+
+pytestmark = pytest.mark.slow
 
 SEARCHES = 4
 DURATION = 8.0

@@ -6,7 +6,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from tests.reliability.secrets_scenario import ROUTES, figures_of, secrets_session
+
+pytestmark = pytest.mark.slow
 
 
 async def test_a_key_from_any_route_appears_nowhere_after_a_faulty_verbose_session(

@@ -5,6 +5,12 @@ Tests drive the real SDKs against it. It answers through a `responder`, waits a 
 a seeded random rate (drawn in order of arrival, or with `stable_faults` from each request's
 body, so the same calls fail whatever order they arrive in). It listens on 127.0.0.1 only,
 never logs, and never echoes a key.
+
+It can also play a local server (`Local`): a context window that refuses, with a 400, a
+prompt plus `max_tokens` that exceed it (prompt tokens are words, as in its usage counts);
+a number of slots answering at once, the other requests waiting their turn; a most
+requests held at once, beyond which it answers 429 at once; and the routes where llama.cpp,
+vLLM and Ollama say what they are.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from types import TracebackType
 from typing import Any, Literal
 
 Api = Literal["anthropic", "openai"]
+Family = Literal["llama.cpp", "vllm", "ollama", "other"]
 
 _ROUTES: dict[str, Api] = {"/v1/messages": "anthropic", "/v1/chat/completions": "openai"}
 _SECRET_HEADERS = frozenset({"authorization", "x-api-key", "api-key"})
@@ -79,6 +86,24 @@ class FakeReply:
 Responder = Callable[[FakeCall], "str | FakeReply"]
 
 
+@dataclass(frozen=True)
+class Local:
+    """How the server plays a local one. `family` picks the routes that describe it (llama.cpp:
+    `/props` and `/v1/models` meta; vLLM: `max_model_len` in `/v1/models`; Ollama: `/api/show`;
+    other: none) and how a context overflow is worded."""
+
+    family: Family = "llama.cpp"
+    context_window: int | None = None
+    slots: int | None = None
+    """Requests answered at once; the others wait their turn (None: all at once)."""
+    max_held: int | None = None
+    """Requests held at once (answered or waiting); beyond, 429 at once (None: no limit)."""
+    busy_retry_after: float | None = None
+    """The `retry-after` of that 429 (None: no header)."""
+    trained_window: int = 32768
+    """What `/v1/models` meta (llama.cpp) and `model_info` (Ollama) report."""
+
+
 def echo_responder(call: FakeCall) -> str:
     """The default answer: names the model and repeats the last message."""
     last = call.messages[-1][1] if call.messages else ""
@@ -96,9 +121,15 @@ class _State:
     lock: threading.Lock = field(default_factory=threading.Lock)
     calls: list[FakeCall] = field(default_factory=list)
     requests: int = 0
+    in_flight: int = 0
     script: deque[_Script] = field(default_factory=deque)
     seen: dict[str, int] = field(default_factory=dict)
     connections: set[socket.socket] = field(default_factory=set)
+    held: int = 0
+    peak_held: int = 0
+    busy_refusals: int = 0
+    context_refusals: int = 0
+    probes: list[str] = field(default_factory=list)
 
 
 class FakeLLMServer:
@@ -121,8 +152,11 @@ class FakeLLMServer:
         retry_after: float = 0.05,
         hang_seconds: float = 5.0,
         stable_faults: bool = False,
+        local: Local | None = None,
     ) -> None:
         self.responder = responder
+        self.local = local
+        self._slots = threading.BoundedSemaphore(local.slots) if local and local.slots else None
         self.latency = latency
         self.api_key = api_key
         self.fault_rate = fault_rate
@@ -201,6 +235,106 @@ class FakeLLMServer:
         with self._state.lock:
             return self._state.requests
 
+    @property
+    def in_flight(self) -> int:
+        """Requests being handled now: received, not yet answered (or dropped)."""
+        with self._state.lock:
+            return self._state.in_flight
+
+    @property
+    def peak_held(self) -> int:
+        """The most completion requests held at once (not counting ones refused as busy)."""
+        with self._state.lock:
+            return self._state.peak_held
+
+    @property
+    def busy_refusals(self) -> int:
+        """Requests answered 429 because `Local.max_held` were held."""
+        with self._state.lock:
+            return self._state.busy_refusals
+
+    @property
+    def context_refusals(self) -> int:
+        """Requests refused because the prompt and max_tokens exceed the context window."""
+        with self._state.lock:
+            return self._state.context_refusals
+
+    @property
+    def probes(self) -> list[str]:
+        """The paths of the requests asking what the server is, in order."""
+        with self._state.lock:
+            return list(self._state.probes)
+
+    def _hold(self) -> Callable[[], None] | None:
+        """Take a place among the requests held (None when `Local.max_held` are), then a
+        slot; return what gives both back (once, however often it is called)."""
+        with self._state.lock:
+            local = self.local
+            if local and local.max_held is not None and self._state.held >= local.max_held:
+                self._state.busy_refusals += 1
+                return None
+            self._state.held += 1
+            self._state.peak_held = max(self._state.peak_held, self._state.held)
+        if self._slots is not None:
+            self._slots.acquire()
+        released = threading.Event()
+
+        def release() -> None:
+            with self._state.lock:
+                if released.is_set():
+                    return
+                released.set()
+                self._state.held -= 1
+            if self._slots is not None:
+                self._slots.release()
+
+        return release
+
+    def _overflow(self, call: FakeCall) -> tuple[int, dict[str, Any]] | None:
+        """The 400 for a prompt plus max_tokens that exceed the context window, if they do."""
+        window = self.local.context_window if self.local else None
+        if window is None or self.local is None:
+            return None
+        prompt = _prompt_words(call)
+        asked = prompt + (call.max_tokens or 0)
+        if asked <= window:
+            return None
+        with self._state.lock:
+            self._state.context_refusals += 1
+        if call.api == "anthropic":
+            message = (f"input length and `max_tokens` exceed context limit: {prompt} + "
+                       f"{call.max_tokens} > {window}, decrease input length or `max_tokens` "
+                       "and try again")
+            return 400, _error_body("anthropic", 400, "invalid_request_error", message)
+        message = (f"This model's maximum context length is {window} tokens. However, you "
+                   f"requested {asked} tokens ({prompt} in the messages, {call.max_tokens} in "
+                   "the completion). Please reduce the length of the messages or completion.")
+        return 400, _error_body("openai", 400, "invalid_request_error", message)
+
+    def _describe(self, path: str) -> dict[str, Any] | None:
+        """What the server says of itself at `path` (None: 404)."""
+        local = self.local
+        with self._state.lock:
+            self._state.probes.append(path)
+        family = local.family if local else "other"
+        window = local.context_window if local else None
+        if path == "/v1/models":
+            entry: dict[str, Any] = {"id": "local-model", "object": "model", "created": 0,
+                                     "owned_by": family}
+            if family == "llama.cpp" and local:
+                entry["meta"] = {"n_ctx_train": local.trained_window, "n_vocab": 262144}
+            if family == "vllm" and window:
+                entry["max_model_len"] = window
+            return {"object": "list", "data": [entry]}
+        if path == "/props" and family == "llama.cpp" and local:
+            return {"default_generation_settings": {"n_ctx": window, "params": {}},
+                    "total_slots": local.slots or 1, "model_path": "local-model.gguf"}
+        if path == "/api/show" and family == "ollama" and local:
+            return {"model_info": {"general.architecture": "gemma3",
+                                   "gemma3.context_length": window or local.trained_window},
+                    "parameters": "stop <end_of_turn>", "details": {"family": "gemma3"}}
+        return None
+
     def _next_fault(self, body: bytes) -> _Script | None:
         with self._state.lock:
             self._state.requests += 1
@@ -239,6 +373,8 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = 30.0
     server: _Server
+    _release: Callable[[], None]
+    """Gives back the request's place and slot (see `FakeLLMServer._hold`)."""
 
     def setup(self) -> None:
         super().setup()
@@ -255,12 +391,28 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Never log: a request line or header could carry a key."""
 
+    def do_GET(self) -> None:
+        self._release = _nothing
+        self._answer_probe()
+
     def do_POST(self) -> None:
+        state = self.server.owner._state
+        with state.lock:
+            state.in_flight += 1
+        try:
+            self._post()
+        finally:
+            with state.lock:
+                state.in_flight -= 1
+
+    def _post(self) -> None:
         owner = self.server.owner
-        api = _ROUTES.get(self.path.split("?")[0])
+        self._release = _nothing
+        path = self.path.split("?")[0]
+        api = _ROUTES.get(path)
         raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         if api is None:
-            self._json(404, {"error": {"type": "not_found_error", "message": "no such path"}})
+            self._answer_probe()
             return
         try:
             body = json.loads(raw)
@@ -272,6 +424,34 @@ class _Handler(BaseHTTPRequestHandler):
         call = _parse_call(api, body, self.headers.items(), script.fault if script else None,
                            authorized)
         owner._record(call)
+        overflow = owner._overflow(call)
+        if overflow is not None:
+            self._json(*overflow)
+            return
+        release = owner._hold()
+        if release is None:
+            wait = owner.local.busy_retry_after if owner.local else None
+            headers = {} if wait is None else {"retry-after": f"{wait:g}"}
+            self._json(429, _error_body(api, 429, "rate_limit_error", "all slots are busy"),
+                       headers)
+            return
+        self._release = release
+        try:
+            self._answer(owner, api, body, call, script, authorized)
+        finally:
+            release()
+
+    def _answer_probe(self) -> None:
+        described = self.server.owner._describe(self.path.split("?")[0])
+        if described is None:
+            self._json(404, {"error": {"type": "not_found_error", "message": "no such path"}})
+        else:
+            self._json(200, described)
+
+    def _answer(
+        self, owner: FakeLLMServer, api: Api, body: dict[str, Any], call: FakeCall,
+        script: _Script | None, authorized: bool,
+    ) -> None:
         if owner.latency and owner._stopping.wait(owner.latency):
             self.close_connection = True
             return
@@ -301,6 +481,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _json(self, status: int, payload: object, headers: dict[str, str] | None = None) -> None:
         data = json.dumps(payload).encode()
+        self._release()  # before the reply goes out: the client may send its next at once
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -366,6 +547,10 @@ _ERRORS: dict[tuple[Api, Fault], tuple[int, str, str]] = {
 }
 
 
+def _nothing() -> None:
+    """Nothing to give back."""
+
+
 def _error_body(api: Api, status: int, kind: str, message: str) -> dict[str, Any]:
     if api == "anthropic":
         return {"type": "error", "error": {"type": kind, "message": message}}
@@ -413,8 +598,12 @@ def _parse_call(
     )
 
 
+def _prompt_words(call: FakeCall) -> int:
+    return len(call.system.split()) + sum(len(text.split()) for _, text in call.messages)
+
+
 def _success_body(call: FakeCall, reply: FakeReply) -> dict[str, Any]:
-    words_in = len(call.system.split()) + sum(len(text.split()) for _, text in call.messages)
+    words_in = _prompt_words(call)
     input_tokens = words_in if reply.input_tokens is None else reply.input_tokens
     output_tokens = len(reply.text.split()) if reply.output_tokens is None else reply.output_tokens
     if call.api == "anthropic":

@@ -8,11 +8,15 @@ import type { PriceTable } from './cost';
 
 export const SECTION = 'plansearch';
 
-/** Settings the server takes (`server/options.py`); the rest are the extension's own. */
+/**
+ * Settings the server takes, declared in `plansearch/config.py` (and the server's own in
+ * `server/options.py`); the rest are the extension's own. `tests/test_settings_declared_once.py`
+ * holds this list and `package.json` to that declaration.
+ */
 export const SERVER_SETTINGS = [
     'provider', 'model', 'baseUrl', 'strategy', 'budget', 'concurrency', 'maxCalls',
-    'maxOutputTokens', 'maxCandidates', 'deadline', 'timeout', 'maxRetries', 'cache', 'runTests',
-    'workspaceTests', 'testsFile', 'generateTests', 'stopWhenPassing', 'testTimeout',
+    'maxOutputTokens', 'maxCandidates', 'deadline', 'direct', 'timeout', 'maxRetries', 'cache',
+    'runTests', 'workspaceTests', 'testsFile', 'generateTests', 'stopWhenPassing', 'testTimeout',
     'candidateTimeout', 'memoryMb', 'isolation', 'storePath', 'watchTests',
 ] as const;
 
