@@ -47,3 +47,14 @@ def test_loads_no_sdk_and_no_executor(args: list[str], exit_code: int, says: str
 def test_help_reads_no_provider_at_all() -> None:
     modules, _ = imported("--help")
     assert [name for name in modules if re.search("anthropic|openai", name)] == []
+
+
+def test_the_strategies_load_no_part_of_the_sandbox() -> None:
+    """The engine's vocabulary and strategies stand without the executor."""
+    script = (
+        "import sys, plansearch.strategies, plansearch.search, plansearch.workbench\n"
+        "print(sorted(m for m in sys.modules if m.startswith('plansearch.execution')))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=60, check=True)
+    assert run.stdout.strip() == "[]"

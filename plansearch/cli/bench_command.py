@@ -184,19 +184,19 @@ def _on_cluster(
     from plansearch.bench.cluster.driver import ClusterError, ClusterRun, resolve_address
 
     def progress(outcome: ProblemOutcome, status: ClusterStatus) -> None:
-        _say(err, f"{_progress_line(outcome)} | {outcome.node}"
-             f"{f', retried {outcome.retried}x' if outcome.retried else ''} | "
-             f"{status.nodes} nodes, {status.tasks_in_flight} problems and "
+        retried = f", retried {outcome.retried}x" if outcome.retried else ""
+        _say(err, f"{_progress_line(outcome)} | {outcome.node}{retried} | "
+             f"{_count(status.nodes, 'node')}, {status.tasks_in_flight} problems and "
              f"{status.calls_in_flight} model calls in flight")
 
     tasks, strategies, options = work
     try:
         with ClusterRun(resolve_address(address), settings, per_cpu) as cluster:
             status = cluster.status()
-            _say(err, f"Ray cluster at {cluster.address}: {status.nodes} nodes, {status.cpus} "
-                 f"CPUs, {per_cpu} problems per CPU at once; one limit on model calls in "
-                 f"flight for the whole cluster (now {status.call_limit}, at most "
-                 f"{settings.concurrency})")
+            _say(err, f"Ray cluster at {cluster.address}: {_count(status.nodes, 'node')}, "
+                 f"{_count(status.cpus, 'CPU')}, {per_cpu} problems per CPU at once; one "
+                 f"limit on model calls in flight for the whole cluster (now "
+                 f"{status.call_limit}, at most {settings.concurrency})")
             return cluster.evaluate(tasks, strategies, options, on_outcome=progress)
     except ClusterError as error:
         raise BenchError(str(error)) from None
@@ -268,6 +268,10 @@ def _names(*allowed: str) -> Callable[[str], list[str]]:
 def _say(console: Console, text: str) -> None:
     """A plain line: no markup (task ids and messages hold brackets), never re-wrapped."""
     console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _plan_line(
