@@ -77,11 +77,12 @@ async def test_replies_slowed_by_queueing_halve_it() -> None:
 
 async def test_retry_after_holds_back_new_calls_until_it_passes() -> None:
     limiter = AdaptiveLimiter("test")
-    await _calls(limiter, 1, error=RateLimited("429", retry_after=0.3))
+    await _calls(limiter, 1, error=RateLimited("429", retry_after=1.0))
     waiting = asyncio.create_task(_calls(limiter, 1))
-    await asyncio.sleep(0.05)
+    for _ in range(3):  # the new call gets as far as it can: to the pause
+        await asyncio.sleep(0)
     assert not waiting.done() and limiter.held == 0, "no slot is given during the pause"
-    await waiting
+    await waiting  # and it goes on once the pause is over
 
 
 async def test_caps_bound_it_and_the_lowest_wins() -> None:

@@ -15,6 +15,8 @@ import pytest
 from tests.support.fake_llm import FakeCall, FakeLLMServer, FakeReply, Fault
 from tests.support.plansearch_script import PlanSearchScript
 
+pytestmark = pytest.mark.slow  # each test runs whole searches in a process of its own
+
 ROOT = Path(__file__).resolve().parent.parent
 MERGE = """\
 def merge_intervals(intervals):

@@ -5,9 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from email.utils import formatdate
+from types import SimpleNamespace
 
 import pytest
 
+from plansearch.models import retry as retry_module
 from plansearch.models.anthropic_provider import AnthropicProvider
 from plansearch.models.base import Message, ModelReply, ModelRequest
 from plansearch.models.error_mapping import parse_retry_after
@@ -48,8 +50,14 @@ async def _complete(
 
 
 async def test_retry_after_is_honoured(
-    provider: AnthropicProvider, fake_llm: FakeLLMServer
+    provider: AnthropicProvider, fake_llm: FakeLLMServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:  # the waits, without waiting
+        slept.append(seconds)
+
+    monkeypatch.setattr(retry_module, "asyncio", SimpleNamespace(sleep=sleep))
     fake_llm.inject(Fault.RATE_LIMIT, times=2, retry_after=0.2)
     seen: Retries = []
     [reply] = await _complete(provider, FAST, seen)
@@ -58,6 +66,7 @@ async def test_retry_after_is_honoured(
         (RateLimited, 0.2, 1),
         (RateLimited, 0.2, 2),
     ]
+    assert slept == [0.2, 0.2], "each retry waited what the server asked"
     assert fake_llm.request_count == 3
 
 

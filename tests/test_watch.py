@@ -226,8 +226,6 @@ def test_the_live_watcher_reranks_when_a_test_file_changes(
 
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
-@pytest.mark.xfail(strict=True, reason="issue 17: watch.py relies on asyncio.run's Ctrl-C "
-                   "handler, which is not installed when SIGINT was ignored on entry")
 def test_the_watcher_stops_on_sigint_also_in_a_background_job(
     workspace: Path, solved: tuple[set[str], set[str]]
 ) -> None:

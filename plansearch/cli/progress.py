@@ -38,6 +38,8 @@ class ProgressLines:
         self._written = 0
         self._tested = 0
         self._passing = 0
+        self._tested_line: str | None = None
+        """A tested candidate's line, printed once the new ranking's counts are known."""
 
     def update(self, event: SearchEvent) -> None:
         """Take in one event; print a line if it is worth one."""
@@ -59,9 +61,10 @@ class ProgressLines:
                 line = f"candidate {candidate.id} written: {candidate.plan.headline()}"
             case CandidateTested(candidate_id=candidate_id, ranked=ranked):
                 self._tested += 1
-                line = f"candidate {candidate_id} tested: {ranked.tally_text}"
+                self._tested_line = f"candidate {candidate_id} tested: {ranked.tally_text}"
             case RankingChanged(ranking=ranking):
                 self._passing = ranking.passing
+                line, self._tested_line = self._tested_line, None
         if line is not None:
             self._console.print(f"[{self._counts()}] {line}", markup=False, highlight=False,
                                 soft_wrap=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,18 +63,28 @@ def run_watch(args: argparse.Namespace, settings: Settings) -> int:
     err = Console(stderr=True, highlight=False)
 
     async def watch() -> None:
-        async with Workbench(settings) as bench:
-            store = bench.store_for(workspace)
-            if store is None:
-                raise CliError(f"cannot open the run store {store_path}")
-            stored = store.latest_run(path, function)
-            if stored is None:
-                raise CliError(f"no stored run for {function} in {path}: {hint}")
-            err.print(f"run {stored.run_id[:8]} of "
-                      f"{stored.created.astimezone():%Y-%m-%d %H:%M}: "
-                      f"{len(stored.result.candidates)} candidates")
-            watcher = _Watcher(bench, stored, workspace.resolve(), settings, Console(), err)
-            await watcher.run(once=args.once)
+        # Ctrl-C cancels this task, by a handler of our own as `solve` has: asyncio.run
+        # installs one only when SIGINT has Python's default handler, which a background job
+        # (`plansearch watch ... &`, a CI step) does not have
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+        loop.add_signal_handler(signal.SIGINT, task.cancel)
+        try:
+            async with Workbench(settings) as bench:
+                store = bench.store_for(workspace)
+                if store is None:
+                    raise CliError(f"cannot open the run store {store_path}")
+                stored = store.latest_run(path, function)
+                if stored is None:
+                    raise CliError(f"no stored run for {function} in {path}: {hint}")
+                err.print(f"run {stored.run_id[:8]} of "
+                          f"{stored.created.astimezone():%Y-%m-%d %H:%M}: "
+                          f"{len(stored.result.candidates)} candidates")
+                watcher = _Watcher(bench, stored, workspace.resolve(), settings, Console(), err)
+                await watcher.run(once=args.once)
+        finally:
+            loop.remove_signal_handler(signal.SIGINT)
 
     try:
         asyncio.run(watch())
@@ -83,7 +94,7 @@ def run_watch(args: argparse.Namespace, settings: Settings) -> int:
         raise CliError(f"cannot collect the tests: {error}") from None
     except (ExecutorError, SandboxUnavailable) as error:
         raise CliError(f"cannot run candidates: {error} (try --isolation rlimits)") from None
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         err.print("stopped watching")
     return 0
 
@@ -105,13 +116,22 @@ class _Watcher:
 
         from plansearch.problem import ProblemError
 
-        await self._rerank("re-ranked")
         if once:
+            await self._rerank("re-ranked")
             return
         test_filter = _TestFiles(self.settings.tests_file, DefaultFilter())
         roots = {self.workspace, *test_filter.outside(self.workspace)}
-        self.err.print(f"watching the test files under {self.workspace} (Ctrl-C to stop)")
-        async for changes in awatch(*roots, watch_filter=test_filter):
+        watching = False  # the first, empty, batch comes once the watch is in place
+        async for changes in awatch(*roots, watch_filter=test_filter, yield_on_timeout=True,
+                                    rust_timeout=500):
+            if not watching:
+                watching = True
+                await self._rerank("re-ranked")
+                self.err.print(f"watching the test files under {self.workspace} "
+                               "(Ctrl-C to stop)")
+                continue
+            if not changes:
+                continue
             names = sorted({_shown(Path(path), self.workspace) for _, path in changes})
             try:
                 await self._rerank(f"{', '.join(names)} changed: re-ranked")
