@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
 echo "== ruff"
-.venv/bin/ruff check plansearch server tests benchmarks
+.venv/bin/ruff check plansearch server tests benchmarks scripts vscode-extension/test
 echo "== mypy"
 .venv/bin/mypy
 # Two tiers: the fast one (pytest's default, `-m "not slow"` in pyproject.toml), then the slow

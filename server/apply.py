@@ -85,9 +85,19 @@ async def preview(raw: object, searches: SearchRegistry) -> dict[str, object]:
     candidate = job.candidate(params.candidate_id)
     if candidate is None:
         raise RequestFailed(f"search {job.id} has no candidate {params.candidate_id} yet")
-    base = await asyncio.to_thread(_original, job, candidate)
+    base, landed = await asyncio.to_thread(_preview, job, candidate)
     return PreviewResult(uri=job.target.uri, version=base.version, before=base.text,
-                         after=base.new_text).dump()
+                         after=base.new_text, function=landed).dump()
+
+
+def _preview(job: SearchJob, candidate: Candidate) -> tuple[_Base, str | None]:
+    """The edit against the document as the search found it, and the function as it lands
+    there (None for a program written from a statement)."""
+    base = _original(job, candidate)
+    qualname = job.target.qualname
+    if qualname is None or job.target.insert_after is not None:
+        return base, None
+    return base, function_source(base.new_text, qualname)
 
 
 def _job(searches: SearchRegistry, search_id: str) -> SearchJob:

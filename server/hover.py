@@ -18,6 +18,7 @@ from plansearch.store import RunStore, StoredCandidate, StoreError
 from plansearch.types import TestStatus
 
 from .documents import DocumentCache, DocumentError
+from .plan_text import code_text, prose
 
 logger = logging.getLogger("plansearch_lsp")
 MAX_TEST_ROWS = 20
@@ -78,21 +79,19 @@ def render(found: StoredCandidate, *, markdown: bool) -> str:
     if ranked is not None and (ranked.side_effects or ranked.special_casing):
         out.section("Warnings")
         out.bullets(warnings(ranked))
-    if plan.observations:
+    observations = [text for o in plan.observations if (text := prose(o))]
+    if observations:
         out.section("Observations")
-        out.bullets(plan.observations)
-    if plan.sketch:
-        out.section("Sketch")
-        out.text(plan.sketch)
-    if plan.criticism:
-        out.section("Criticism")
-        out.text(plan.criticism)
-    if plan.fixed_sketch:
-        out.section("Fixed sketch")
-        out.text(plan.fixed_sketch)
-    if plan.pseudocode:
+        out.bullets(observations)
+    for name, text in (("Sketch", prose(plan.sketch)), ("Criticism", prose(plan.criticism)),
+                       ("Fixed sketch", prose(plan.fixed_sketch))):
+        if text:
+            out.section(name)
+            out.text(text)
+    pseudocode = code_text(plan.pseudocode)
+    if pseudocode:
         out.section("Pseudocode")
-        out.code(plan.pseudocode)
+        out.code(pseudocode)
     if found.run is not None and found.tests:
         out.section("Test results")
         out.tests(found)

@@ -79,9 +79,10 @@ def parse_options(raw: object) -> tuple[Options, list[str]]:
         if value is None:
             continue
         if name == "api_key":
-            messages.append(f"plansearch.{key} is not read from settings: set the provider's "
-                            "key variable (e.g. ANTHROPIC_API_KEY) or use the editor's "
-                            "'Set API key' command")
+            variable = ("OPENAI_API_KEY" if raw.get("provider") == "openai"
+                        else "ANTHROPIC_API_KEY")
+            messages.append(f"plansearch.{key} is not read from settings (keys do not belong "
+                            f"in settings files): set the key with `export {variable}=...`")
         elif name in SETTING_FIELDS:
             _keep(settings, name, _settings_adapter(name), value, key, messages)
         elif name in _SERVER_FIELDS:

@@ -1,7 +1,9 @@
 """The `plansearch.generate` command, for editors without the PlanSearch extension.
 
 It runs the search with progress, offers the ranked candidates with
-`window/showMessageRequest` (Neovim shows a menu), and applies the one chosen.
+`window/showMessageRequest` (Neovim shows a menu), one per behaviour (the best of each
+group of candidates that behave alike), and applies the one chosen. The client numbers the
+choices itself (Neovim does), so the titles carry no number.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pygls.exceptions import JsonRpcException
 
 from . import searches
 from .apply import ApplyServices, apply_candidate
-from .wire import GenerateParams, GenerateResult, parse_params
+from .wire import CandidateItem, GenerateParams, GenerateResult, parse_params
 
 logger = logging.getLogger("plansearch_lsp")
 COMMAND = "plansearch.generate"
@@ -47,7 +49,7 @@ async def generate_command(
         raise
     if not outcome.candidates:
         show(_message(types.MessageType.Warning,
-                      f"PlanSearch found no candidates for {outcome.target}: {outcome.message}"))
+                      f"PlanSearch, {outcome.target}: {outcome.message or 'no candidate.'}"))
         return outcome.dump()
     chosen = await _choose(ask, outcome)
     if chosen is None:
@@ -67,18 +69,47 @@ async def generate_command(
     return outcome.dump()
 
 
+def choices(candidates: list[CandidateItem]) -> list[CandidateItem]:
+    """One candidate per behaviour, best first: each group's best; untested ones each on
+    their own."""
+    seen: set[int] = set()
+    chosen = []
+    for item in candidates:
+        if item.cluster is not None:
+            if item.cluster in seen:
+                continue
+            seen.add(item.cluster)
+        chosen.append(item)
+    return chosen
+
+
+def title(item: CandidateItem) -> str:
+    """A choice: the tally, the plan's first idea, and how many behave alike."""
+    alike = f" ({item.cluster_size} alike)" if item.cluster_size > 1 else ""
+    warn = " [!]" if item.flags else ""
+    text = f"[{item.tally}]{warn} {item.headline}"
+    room = _TITLE_LENGTH - len(alike)
+    if len(text) > room:
+        text = text[: room - 3] + "..."
+    return text + alike
+
+
 async def _choose(ask: Ask, outcome: GenerateResult) -> str | None:
     """The id of the candidate the user picks, or None."""
+    distinct = choices(outcome.candidates)
     titles: dict[str, str] = {}
-    for position, item in enumerate(outcome.candidates[:MAX_CHOICES], start=1):
-        title = f"{position}. [{item.tally}] {item.headline}"
-        if len(title) > _TITLE_LENGTH:
-            title = title[: _TITLE_LENGTH - 3] + "..."
-        titles[title] = item.id
-    shown = len(titles)
-    message = (f"PlanSearch: {len(outcome.candidates)} candidates for {outcome.target} "
-               f"({outcome.finish_reason}). Choose one to apply"
-               + (f" (the best {shown} are listed):" if shown < len(outcome.candidates) else ":"))
+    for item in distinct[:MAX_CHOICES]:
+        text = title(item)
+        while text in titles:  # two choices alike in words: keep both
+            text += " "
+        titles[text] = item.id
+    count = len(outcome.candidates)
+    kinds = len(distinct)
+    groups = f", {kinds} {'behaviour' if kinds == 1 else 'behaviours'}" if kinds < count else ""
+    listed = f" (the best {len(titles)} are listed)" if len(titles) < kinds else ""
+    message = (f"PlanSearch: {count} {'candidate' if count == 1 else 'candidates'} for "
+               f"{outcome.target}{groups} ({outcome.finish_reason}). Choose one to apply"
+               f"{listed}")
     answer = await ask(types.ShowMessageRequestParams(
         type=types.MessageType.Info, message=message,
         actions=[types.MessageActionItem(title=title) for title in titles]))

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 from lsprotocol import types
@@ -16,6 +18,7 @@ from pygls.progress import Progress
 
 from plansearch.events import (
     CallFinished,
+    CallStarted,
     CandidateReady,
     CandidateTested,
     RankingChanged,
@@ -30,12 +33,31 @@ _MIN_INTERVAL = 0.1
 """Seconds between two reports, unless a candidate was tested or the stage changed."""
 
 
+STAGE_WORDS = {
+    "observations": "finding observations",
+    "sketch": "writing plans",
+    "critique": "criticising plans",
+    "fix": "fixing plans",
+    "pseudocode": "writing pseudocode",
+    "code": "writing code",
+    "tests": "writing tests",
+}
+"""What each stage of the engine does, in words."""
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 candidate``, ``2 candidates``, ``1,234 tokens``."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 @dataclass
 class Counts:
-    """What the progress line shows."""
+    """One account of a search's progress: what every place that shows it says."""
 
     stage: str = "starting"
+    """In words: "writing plans", "testing"."""
     calls: int = 0
+    failed_calls: int = 0
     tokens: int = 0
     written: int = 0
     tested: int = 0
@@ -43,36 +65,58 @@ class Counts:
 
     def update(self, event: SearchEvent) -> bool:
         """Take in an event; True when it changed what matters enough to report at once."""
-        if isinstance(event, StageStarted):
-            self.stage = event.stage
-            return True
+        if isinstance(event, StageStarted | CallStarted):
+            words = STAGE_WORDS.get(event.stage, event.stage)
+            changed = words != self.stage
+            self.stage = words
+            return changed and isinstance(event, StageStarted)
         if isinstance(event, CallFinished):
             self.calls = event.stats.calls
+            self.failed_calls = event.stats.failed_calls
             self.tokens = event.stats.usage.input_tokens + event.stats.usage.output_tokens
+            if event.in_flight == 0 and event.queued == 0 and self.written > self.tested:
+                self.stage = "testing"
         elif isinstance(event, CandidateReady):
             self.written += 1
         elif isinstance(event, CandidateTested):
             self.tested += 1
-            return True
         elif isinstance(event, RankingChanged):
             self.passing = event.ranking.passing
+            return True
         return False
 
     def message(self) -> str:
-        parts = [self.stage, f"{self.calls} calls", f"{self.tokens:,} tokens",
-                 f"{self.written} candidates"]
+        """``writing plans · 14 calls · 5,210 tokens · 6 candidates, 4 tested, 2 passing``."""
+        calls = plural(self.calls, "call")
+        if self.failed_calls:
+            calls += f" ({self.failed_calls:,} failed)"
+        candidates = plural(self.written, "candidate")
         if self.tested:
-            parts.append(f"{self.tested} tested, {self.passing} passing")
-        return " · ".join(parts)
+            candidates += f", {self.tested:,} tested, {self.passing:,} passing"
+        return " · ".join([self.stage, calls, plural(self.tokens, "token"), candidates])
+
+    def dump(self) -> dict[str, object]:
+        """The same account as numbers, for a client that shows it in several places."""
+        return {"stage": self.stage, "calls": self.calls, "failedCalls": self.failed_calls,
+                "tokens": self.tokens, "candidates": self.written, "tested": self.tested,
+                "passing": self.passing}
 
 
 class ProgressReporter:
     """Reports one search's progress once it has a token, through `progress` (pygls's
-    work-done progress of the connection); `create_tokens`: the client accepts tokens the
-    server creates (see `creates_tokens`)."""
+    work-done progress of the connection, which keeps the tokens) and `send` (`$/progress`);
+    `create_tokens`: the client accepts tokens the server creates (see `creates_tokens`).
 
-    def __init__(self, progress: Progress, title: str, *, create_tokens: bool) -> None:
+    Each value carries the message (`Counts.message`) and, beside it, the same account as
+    numbers (`counts`), so that a client showing progress in several places shows one
+    account everywhere."""
+
+    def __init__(
+        self, progress: Progress, title: str, *, create_tokens: bool,
+        send: Callable[[types.ProgressParams], None],
+    ) -> None:
         self._progress = progress
+        self._send = send
         self._title = title
         self._create_tokens = create_tokens
         self.counts = Counts()
@@ -96,21 +140,17 @@ class ProgressReporter:
         if self._ended:
             return
         self.token = token
-        self._progress.begin(token, types.WorkDoneProgressBegin(
-            title=self._title, message=self.counts.message(), cancellable=True))
-        self._sent = self.counts.message()
-        self._last = time.monotonic()
+        self._progress.tokens.setdefault(token, Future())  # a cancel from the client lands
+        self._value("begin", title=self._title, cancellable=True)
 
     def update(self, event: SearchEvent) -> None:
         urgent = self.counts.update(event)
         if self.token is None or self._ended:
             return
-        message = self.counts.message()
-        now = time.monotonic()
-        if message != self._sent and (urgent or now - self._last >= _MIN_INTERVAL):
-            self._progress.report(self.token, types.WorkDoneProgressReport(
-                message=message, cancellable=True))
-            self._sent, self._last = message, now
+        if self.counts.message() != self._sent and (
+            urgent or time.monotonic() - self._last >= _MIN_INTERVAL
+        ):
+            self._value("report", cancellable=True)
 
     def end(self, message: str) -> None:
         """End the progress (once) with a summary."""
@@ -120,10 +160,17 @@ class ProgressReporter:
         if self.token is None:
             return
         if self.counts.message() != self._sent:
-            self._progress.report(self.token, types.WorkDoneProgressReport(
-                message=self.counts.message()))
-        self._progress.end(self.token, types.WorkDoneProgressEnd(message=message))
+            self._value("report")
+        self._send(types.ProgressParams(token=self.token, value={
+            "kind": "end", "message": message, "counts": self.counts.dump()}))
         self._progress.tokens.pop(self.token, None)
+
+    def _value(self, kind: str, **fields: object) -> None:
+        assert self.token is not None
+        message = self.counts.message()
+        self._send(types.ProgressParams(token=self.token, value={
+            "kind": kind, **fields, "message": message, "counts": self.counts.dump()}))
+        self._sent, self._last = message, time.monotonic()
 
 
 def creates_tokens(capabilities: types.ClientCapabilities) -> bool:

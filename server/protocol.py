@@ -34,6 +34,11 @@ Guarded in pygls's handling:
   U+2028 and other characters Python source may contain, so an edit below one landed on the
   wrong line; and a position past the end of a line could put text after its line break.
 
+Every text the server sends a person (`window/showMessage`, `window/showMessageRequest`,
+`window/logMessage`, progress messages, error responses) passes through `say`, which puts it
+in the words of the client's user (see `wording.Audience`); the server sets it once it knows
+its client.
+
 `converter` also keeps the params of the server's own methods as plain JSON (pygls turns
 them into namedtuples, renaming keys), for the handlers to validate.
 """
@@ -44,10 +49,11 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, Optional, Union
 from urllib.parse import unquote
 
+import attrs
 import cattrs
 from lsprotocol import types
 from lsprotocol.converters import get_converter
@@ -71,6 +77,7 @@ from pygls.protocol.language_server import lsp_method
 
 from .documents import apply_change, file_name
 from .wire import APPLY, GENERATE, PREVIEW, SET_API_KEY
+from .wording import editor_words
 
 if TYPE_CHECKING:
     import threading
@@ -209,6 +216,46 @@ class _Answered:
 
 class PlanSearchProtocol(LanguageServerProtocol):
     """`LanguageServerProtocol` with the checks and guards above."""
+
+    say: Callable[[str], str] = staticmethod(editor_words)
+    """Puts a text for a person in the words of the client's user (set per client)."""
+
+    def notify(self, method: str, params: Any | None = None) -> None:
+        """Send a notification; a message for a person in the client's words."""
+        if method in (types.WINDOW_SHOW_MESSAGE, types.WINDOW_LOG_MESSAGE) and isinstance(
+            params, types.ShowMessageParams | types.LogMessageParams
+        ):
+            params = attrs.evolve(params, message=self.say(params.message))
+        elif method == types.PROGRESS and isinstance(params, types.ProgressParams):
+            params = attrs.evolve(params, value=self._worded_progress(params.value))
+        super().notify(method, params)
+
+    def send_request(
+        self, method: str, params: Any | None = None,
+        callback: Callable[[Any], None] | None = None, msg_id: MsgId | None = None,
+    ) -> Any:
+        """Send a request; a question for a person in the client's words."""
+        if method == types.WINDOW_SHOW_MESSAGE_REQUEST and isinstance(
+            params, types.ShowMessageRequestParams
+        ):
+            params = attrs.evolve(params, message=self.say(params.message))
+        return super().send_request(method, params, callback, msg_id)
+
+    def _send_response(
+        self, msg_id: MsgId, result: Any | None = None, error: Any | None = None
+    ) -> None:
+        """Send a response; an error's message in the client's words."""
+        if isinstance(error, types.ResponseError):
+            error = attrs.evolve(error, message=self.say(error.message))
+        super()._send_response(msg_id, result, error)
+
+    def _worded_progress(self, value: Any) -> Any:
+        if isinstance(value, dict) and isinstance(value.get("message"), str):
+            return {**value, "message": self.say(value["message"])}
+        message = getattr(value, "message", None)
+        if isinstance(message, str) and attrs.has(type(value)):
+            return attrs.evolve(value, message=self.say(message))
+        return value
 
     def receive(self, body: bytes) -> None:
         """Handle one message: answer what is not JSON-RPC, hand the rest to pygls."""

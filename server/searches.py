@@ -26,10 +26,10 @@ from pydantic import ValidationError
 from pygls.progress import Progress
 from pygls.workspace import Workspace
 
-from plansearch.events import CandidateReady, CandidateTested, SearchEvent
+from plansearch.events import CandidateReady, CandidateTested, RankingChanged, SearchEvent
 from plansearch.execution.errors import ExecutorError, SandboxUnavailable
 from plansearch.models.cache import CacheError
-from plansearch.models.errors import MissingKeyError, ModelError
+from plansearch.models.errors import ModelError
 from plansearch.problem import ProblemError
 from plansearch.result import Candidate, SearchResult
 from plansearch.search import Search
@@ -39,18 +39,21 @@ from plansearch.workbench import Workbench
 from .documents import DocumentCache, DocumentError, columns, file_name
 from .engine import EngineThread
 from .options import parse_overrides
-from .progress import ProgressReporter
+from .progress import ProgressReporter, plural
 from .targets import Target, TargetError, resolve
 from .wire import (
     GENERATE,
+    CandidateItem,
     GenerateParams,
     GenerateResult,
     PartialResult,
+    Place,
     ProgressToken,
     RequestFailed,
     SearchStatsItem,
     candidate_item,
     parse_params,
+    places,
     ranked_items,
 )
 from .wording import editor_words
@@ -80,6 +83,7 @@ class SearchJob:
         workbench: Workbench,
         progress: ProgressReporter,
         send_partial: Callable[[PartialResult], None] | None,
+        say: Callable[[str], str] = editor_words,
     ) -> None:
         self.id = uuid.uuid4().hex[:12]
         self.target = target
@@ -97,6 +101,9 @@ class SearchJob:
         self._candidates: dict[str, Candidate] = {}
         self._opening: asyncio.Task[None] | None = None
         self._cancelled = False
+        self._say = say
+        self._tested: CandidateTested | None = None
+        """A test run whose ranking (the next event) has not come yet."""
 
     def start(self) -> asyncio.Task[GenerateResult]:
         """Start the search (on the engine loop) and this job's watch of it."""
@@ -154,11 +161,13 @@ class SearchJob:
             if self._opening is not None:
                 self._opening.cancel()  # a token the client has not granted yet: unneeded
             self._candidates.clear()
+        outcome = self.summary()
         summary = _summary(self.result)
-        self.progress.end(summary)
+        self.progress.end(summary if outcome.candidates or not outcome.message
+                          else outcome.message)
         logger.info("search %s ended: %s%s", self.id, summary,
                     f": {self.result.message}" if self.result.errors else "")
-        return self.summary()
+        return outcome
 
     async def _search_on_engine(self, home: asyncio.AbstractEventLoop) -> SearchResult:
         """On the engine loop: the workbench's search, every event relayed `home`."""
@@ -194,7 +203,7 @@ class SearchJob:
         failures = stats.failure_summary()
         message = " ".join(part for part in (result.message, failures) if part) or None
         if message is not None:
-            message = editor_words(message)
+            message = self._say(message)
         return GenerateResult(
             search_id=self.id, run_id=self.run_id, target=self.target.label,
             strategy=result.strategy, model=result.model,
@@ -207,23 +216,35 @@ class SearchJob:
                 failed_calls=stats.failed_calls, retries=stats.retries,
                 recovered_calls=stats.recovered_calls, faults=dict(stats.faults),
                 empty_replies=stats.empty_replies, dropped_branches=stats.dropped_branches),
-            errors=[editor_words(error) for error in result.errors],
+            errors=[self._say(error) for error in result.errors],
         )
 
     def _on_event(self, event: SearchEvent, testing: bool) -> None:
-        """On the LSP loop: progress, and the candidate as a partial result."""
-        self.progress.update(event)
+        """On the LSP loop: the candidate as a partial result, then progress, so that the
+        counts a client shows never run ahead of the candidates it has.
+
+        A test run (`CandidateTested`) is followed at once by the ranking it changed
+        (`RankingChanged`): the candidate goes out with every candidate's new place, and
+        the progress counts both."""
         if isinstance(event, CandidateReady):
             self._candidates[event.candidate.id] = event.candidate
-        if self._send_partial is None:
+            if not testing:
+                self._partial([candidate_item(event.candidate, None)], None)
+        elif isinstance(event, CandidateTested):
+            self._tested = event
             return
-        if isinstance(event, CandidateTested):
-            item = candidate_item(self._candidates[event.candidate_id], event.ranked)
-        elif isinstance(event, CandidateReady) and not testing:
-            item = candidate_item(event.candidate, None)
-        else:
-            return
-        self._send_partial(PartialResult(search_id=self.id, candidates=[item]))
+        elif isinstance(event, RankingChanged):
+            tested, self._tested = self._tested, None
+            if tested is not None:
+                self._partial([candidate_item(self._candidates[tested.candidate_id],
+                                              tested.ranked)], places(event.ranking))
+                self.progress.update(tested)
+        self.progress.update(event)
+
+    def _partial(self, items: list[CandidateItem], ranking: list[Place] | None) -> None:
+        if self._send_partial is not None:
+            self._send_partial(PartialResult(search_id=self.id, candidates=items,
+                                             ranking=ranking))
 
 
 @contextlib.contextmanager
@@ -231,16 +252,12 @@ def _as_request_failure() -> Iterator[None]:
     """What stops a search before it starts, as the request's error, in the editor's words."""
     try:
         yield
-    except MissingKeyError as error:
-        raise RequestFailed(f"{editor_words(error.message)}\nIn the editor, the PlanSearch "
-                            "extension's 'Set API key' command keeps one in its secret "
-                            "storage.") from None
-    except ModelError as error:
-        raise RequestFailed(editor_words(error.message)) from None
+    except ModelError as error:  # a missing key too: the client's words say how to set one
+        raise RequestFailed(error.message) from None
     except ValidationError as error:
         raise RequestFailed(f"the settings are not valid: {error}") from None
     except (ProblemError, CacheError) as error:
-        raise RequestFailed(editor_words(str(error))) from None
+        raise RequestFailed(str(error)) from None
     except (ExecutorError, SandboxUnavailable) as error:
         raise RequestFailed(
             f"cannot run candidates: {error} (set plansearch.runTests to false, or "
@@ -325,6 +342,8 @@ class SearchServices:
     """The client accepts progress tokens the server creates (`progress.creates_tokens`)."""
     send_progress: Callable[[types.ProgressParams], None]
     """Sends `$/progress` (a partial result) to the client."""
+    say: Callable[[str], str] = editor_words
+    """Puts a text for the client's user in their words (`wording.Audience.say`)."""
 
     def job(
         self, target: Target, overrides: dict[str, Any], workspace: Path | None,
@@ -333,12 +352,13 @@ class SearchServices:
         """A search job (not started) reporting to this client; its candidates go to
         `partial_token` as they come, if there is one."""
         progress = ProgressReporter(self.progress, f"PlanSearch: {target.label}",
-                                    create_tokens=self.creates_progress)
+                                    create_tokens=self.creates_progress,
+                                    send=self.send_progress)
         send_partial = (None if partial_token is None
                         else _partial_sender(self.send_progress, partial_token))
         return SearchJob(target, overrides, workspace, engine=self.engine,
                          workbench=self.workbench, progress=progress,
-                         send_partial=send_partial)
+                         send_partial=send_partial, say=self.say)
 
 
 def _partial_sender(
@@ -412,8 +432,10 @@ def _summary(result: SearchResult | None) -> str:
     if result is None:
         return "failed"
     ranking = result.ranking
-    passing = f", {ranking.passing} pass every test" if ranking and ranking.trusted_tests else ""
-    return f"{len(result.candidates)} candidates{passing} ({result.finish_reason.value})"
+    passing = ""
+    if ranking and ranking.trusted_tests:
+        passing = f", {ranking.passing} {'passes' if ranking.passing == 1 else 'pass'} every test"
+    return f"{plural(len(result.candidates), 'candidate')}{passing} ({result.finish_reason.value})"
 
 
 def _document_message(error: Exception, uri: str) -> str:

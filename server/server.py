@@ -29,12 +29,13 @@ from . import apply, code_actions, hover, logs, plain_client, searches
 from .documents import DocumentCache, document_path
 from .engine import EngineThread
 from .lifeline import process_alive, watch_process
-from .options import Options, parse_options
+from .options import DEFAULT_COMMAND, Options, parse_options
 from .progress import creates_tokens
 from .protocol import PlanSearchProtocol, converter, read_messages
 from .secrets import KeyStore, parse_set_key
 from .watcher import TestWatcher
 from .wire import APPLY, GENERATE, PREVIEW, SET_API_KEY
+from .wording import Audience
 
 if TYPE_CHECKING:
     from pygls.io_ import AsyncReader
@@ -83,6 +84,11 @@ class PlanSearchServer(LanguageServer):
         self.announcement: asyncio.Task[None] | None = None
         """Saying at start-up how candidates are isolated (kept so that it is not collected)."""
         self.log_handler = logs.configure(self.window_log_message, self.keys, log_file)
+        self.log_path = log_file or logs.default_log_path()
+        self.client_name: str | None = None
+        """The client's name in `initialize` (`clientInfo`)."""
+        self.audience = Audience(log_file=str(self.log_path))
+        """Who reads the messages; known from `initialize`, then from the settings."""
         self._closed = False
         self._reading: asyncio.Future[None] | None = None
         self._gone = False
@@ -123,7 +129,7 @@ class PlanSearchServer(LanguageServer):
             engine=self.engine, workbench=self.workbench, configured=self.configured,
             project_of=self.workspace_for, progress=self.work_done_progress,
             creates_progress=creates_tokens(self.client_capabilities),
-            send_progress=self.progress)
+            send_progress=self.progress, say=self.audience.say)
 
     def apply_services(self) -> apply.ApplyServices:
         """What applying a candidate takes (after `initialize`)."""
@@ -135,6 +141,14 @@ class PlanSearchServer(LanguageServer):
     def _watches_tests(self) -> bool:
         return self.options.server.watch_tests
 
+    def know_audience(self, *, extension: bool) -> None:
+        """Speak to the client's user in their words from now on (see `wording.Audience`):
+        `extension` when the PlanSearch extension runs in the editor."""
+        self.audience = Audience.of(self.client_name, extension=extension,
+                                    log_file=str(self.log_path))
+        assert isinstance(self.protocol, PlanSearchProtocol)
+        self.protocol.say = self.audience.say
+
     # -- configuration -------------------------------------------------------------------
 
     def use_options(self, pulled: object = None) -> None:
@@ -145,6 +159,7 @@ class PlanSearchServer(LanguageServer):
         elif pulled is not None:
             raw = pulled
         self.options, messages = parse_options(raw)
+        self.know_audience(extension=_has_extension(self.options))
         self.workbench.reconfigure(self.options.settings, store_path=self.options.server.store_path)
         if messages:
             text = "PlanSearch settings: " + "; ".join(messages)
@@ -236,6 +251,12 @@ class PlanSearchServer(LanguageServer):
             await self.close()
 
 
+def _has_extension(options: Options) -> bool:
+    """Whether an editor extension drives this server: it runs its own command from the code
+    action (the PlanSearch extension for VS Code does)."""
+    return options.server.code_action_command != DEFAULT_COMMAND
+
+
 def _import_provider(name: str) -> None:
     """Import a provider's SDK (a second or more) before the first search needs it, then
     freeze what is loaded by then, so that full garbage collections skip it (over 100 ms
@@ -273,6 +294,9 @@ def build_server(log_file: Path | None = None) -> PlanSearchServer:
     def initialize(ls: PlanSearchServer, params: types.InitializeParams) -> None:
         ls.log_handler.attach(asyncio.get_running_loop())
         ls.initialization_options = params.initialization_options
+        ls.client_name = params.client_info.name if params.client_info else None
+        ls.know_audience(extension=_has_extension(parse_options(
+            params.initialization_options)[0]))
         if params.process_id is not None:
             ls.watch_editor(params.process_id)
 

@@ -8,8 +8,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 
-from plansearch.ranking import RankedCandidate
+from plansearch.ranking import RankedCandidate, Ranking
 from plansearch.result import Candidate, SearchResult
+
+from .plan_text import code_text, prose
 
 GENERATE = "plansearch/generate"
 APPLY = "plansearch/apply"
@@ -110,7 +112,22 @@ class CandidateItem(Wire):
         default_factory=list,
         description="Warnings: side effects, 'may special-case the tests', in-process verdicts.",
     )
+    cluster: int | None = Field(
+        None, description="Behaviour cluster (numbered by the rank of its best member); None "
+        "when untested.")
+    cluster_size: int = Field(0, description="Candidates that behave alike, this one included.")
+    representative: bool = Field(False, description="The first of its cluster in the ranking.")
     plan: PlanItem
+
+
+class Place(Wire):
+    """A candidate's place in the ranking at one moment (see `PartialResult.ranking`)."""
+
+    id: str
+    rank: int
+    cluster: int | None
+    cluster_size: int
+    representative: bool
 
 
 class SearchStatsItem(Wire):
@@ -148,6 +165,9 @@ class PartialResult(Wire):
 
     search_id: str = Field(description="The search, for `plansearch/preview` meanwhile.")
     candidates: list[CandidateItem]
+    ranking: list[Place] | None = Field(
+        None, description="Every ranked candidate's place after this test run, so that "
+        "candidates sent earlier are regrouped by behaviour as it changes.")
 
 
 class PreviewParams(Wire):
@@ -164,6 +184,9 @@ class PreviewResult(Wire):
     before: str = Field(description="The document when the search started.")
     after: str = Field(description="The same with the candidate in place, as "
                        "`plansearch/apply` puts it (the stub's header and docstring kept).")
+    function: str | None = Field(
+        None, description="The function as it lands in the file (None for a program "
+        "written from a statement).")
 
 
 class ApplyParams(Wire):
@@ -194,11 +217,10 @@ class RankingChangedParams(Wire):
 
 
 def candidate_item(candidate: Candidate, ranked: RankedCandidate | None) -> CandidateItem:
-    plan = candidate.plan
     return CandidateItem(
         id=candidate.id,
         rank=ranked.rank if ranked else None,
-        headline=plan.headline(),
+        headline=_headline(candidate),
         code=candidate.code,
         tested=ranked.tested if ranked else False,
         tally=ranked.tally_text if ranked else "not tested",
@@ -208,10 +230,35 @@ def candidate_item(candidate: Candidate, ranked: RankedCandidate | None) -> Cand
         first_failure=failure_text(ranked),
         explanation=ranked.explanation if ranked else None,
         flags=ranked.flags if ranked else [],
-        plan=PlanItem(observations=plan.observations, sketch=plan.sketch,
-                      criticism=plan.criticism, fixed_sketch=plan.fixed_sketch,
-                      pseudocode=plan.pseudocode),
+        cluster=ranked.cluster if ranked else None,
+        cluster_size=ranked.cluster_size if ranked else 0,
+        representative=ranked.representative if ranked else False,
+        plan=plan_item(candidate),
     )
+
+
+def plan_item(candidate: Candidate) -> PlanItem:
+    """The plan as a person reads it: prose, without code blocks that are not the candidate."""
+    plan = candidate.plan
+    observations = [text for o in plan.observations if (text := prose(o))]
+    return PlanItem(observations=observations, sketch=prose(plan.sketch),
+                    criticism=prose(plan.criticism), fixed_sketch=prose(plan.fixed_sketch),
+                    pseudocode=code_text(plan.pseudocode))
+
+
+def _headline(candidate: Candidate) -> str:
+    """The plan's own first idea, read from its prose (code blocks in a sketch are not it)."""
+    plan = candidate.plan
+    clean = plan.model_copy(update={"sketch": prose(plan.sketch),
+                                    "fixed_sketch": prose(plan.fixed_sketch)})
+    return clean.headline()
+
+
+def places(ranking: Ranking) -> list[Place]:
+    """Every candidate's place in `ranking`."""
+    return [Place(id=r.candidate_id, rank=r.rank, cluster=r.cluster,
+                  cluster_size=r.cluster_size, representative=r.representative)
+            for r in ranking.candidates]
 
 
 def failure_text(ranked: RankedCandidate | None) -> str | None:

@@ -71,3 +71,53 @@ def editor_words(text: str) -> str:
         return f"`plansearch.{key}`" if key else match[0]
 
     return _ENV_VAR.sub(env_var, _FLAG_WITH_VALUE.sub(flag, text))
+
+
+_EXPORT_KEY = re.compile(r"`export (?P<var>[A-Z][A-Z0-9_]*)=\.\.\.`")
+_SEE_THE_LOG = re.compile(r"\bsee the log\b(?! \()")
+_VS_CODE = re.compile(r"visual studio code|vs ?code|code - oss|code-server|vscodium|cursor|"
+                      r"windsurf", re.IGNORECASE)
+SET_KEY_COMMAND = "PlanSearch: Set API Key"
+"""The extension's command that keeps a key in the editor's secret storage."""
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who reads what the server sends: the editor (named in `clientInfo` of `initialize`),
+    whether the PlanSearch extension runs in it (it sets its own `codeActionCommand`), and
+    where the server's log is.
+
+    Every client sets the same `plansearch` section, so settings are named the same for all
+    (`plansearch.baseUrl`); what differs is how a key is given (the extension's command, or
+    the environment the editor starts from) and where the log is read."""
+
+    editor: str = "the editor"
+    extension: bool = False
+    log_file: str | None = None
+
+    @classmethod
+    def of(cls, client_name: str | None, *, extension: bool,
+           log_file: str | None = None) -> Audience:
+        """The audience of a client that calls itself `client_name`."""
+        name = (client_name or "").strip()
+        if _VS_CODE.search(name):
+            editor = "VS Code"
+        elif name.lower().startswith("neovim") or name.lower() == "nvim":
+            editor = "Neovim"
+        else:
+            editor = name or "the editor"
+        return cls(editor=editor, extension=extension, log_file=log_file)
+
+    def say(self, text: str) -> str:
+        """`text` in this audience's words: settings for flags and variables, its way of
+        giving a key, and where its log is."""
+        text = editor_words(text)
+        text = _EXPORT_KEY.sub(self._key_hint, text)
+        if not self.extension and self.log_file:
+            text = _SEE_THE_LOG.sub(f"see the log ({self.log_file})", text)
+        return text
+
+    def _key_hint(self, match: re.Match[str]) -> str:
+        if self.extension:
+            return f'the command "{SET_KEY_COMMAND}"'
+        return f"`{match['var']}` in the environment {self.editor} is started from"

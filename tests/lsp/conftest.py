@@ -73,6 +73,8 @@ class Editor:
     )
     applied_edits: list[types.ApplyWorkspaceEditParams] = field(default_factory=list)
     notifications: dict[str, list[Any]] = field(default_factory=dict)
+    timeline: list[tuple[types.ProgressToken, Any]] = field(default_factory=list)
+    """Every `$/progress` in the order it came, on all tokens."""
 
 
 class Client:
@@ -166,6 +168,7 @@ def capabilities(*, markdown: bool = True) -> types.ClientCapabilities:
 def _features(editor: Editor) -> dict[str, Any]:
     def progress(client: LanguageClient, params: types.ProgressParams) -> None:
         editor.progress.setdefault(params.token, []).append(params.value)
+        editor.timeline.append((params.token, params.value))
 
     async def create(client: LanguageClient, params: types.WorkDoneProgressCreateParams) -> None:
         editor.created_tokens.append(params.token)
@@ -265,6 +268,7 @@ async def session(
     caps: types.ClientCapabilities | None = None,
     editor: Editor | None = None,
     command: list[str] | None = None,
+    client_name: str | None = None,
 ) -> AsyncIterator[Client]:
     """A server process for `workspace`, initialised; shut down (or killed) at the end."""
     editor = editor or Editor()
@@ -279,7 +283,9 @@ async def session(
         await asyncio.wait_for(lsp.initialize_session(types.InitializeParams(
             capabilities=caps or capabilities(), root_uri=workspace.as_uri(),
             workspace_folders=[types.WorkspaceFolder(uri=workspace.as_uri(), name="ws")],
-            initialization_options=options)), SERVER_TIMEOUT)
+            initialization_options=options,
+            client_info=types.ClientInfo(name=client_name) if client_name else None)),
+            SERVER_TIMEOUT)
         yield Client(lsp, editor, workspace)
     finally:
         try:

@@ -52,10 +52,15 @@ async def test_a_whole_search_reports_progress_and_streams_candidates(client: Cl
     work = client.editor.progress["work"]
     assert work[0]["kind"] == "begin" and work[0]["title"] == "PlanSearch: area"
     assert work[0]["cancellable"] is True
-    assert work[-1] == {"kind": "end", "message": "6 candidates, 3 pass every test (completed)"}
+    assert work[-1]["kind"] == "end"
+    assert work[-1]["message"] == "6 candidates, 3 pass every test (completed)"
+    counts = work[-1]["counts"]
+    assert counts["stage"] in ("writing code", "testing") and counts["tokens"] > 0
+    assert {k: counts[k] for k in ("calls", "failedCalls", "candidates", "tested", "passing")} \
+        == {"calls": 19, "failedCalls": 0, "candidates": 6, "tested": 6, "passing": 3}
     messages = [v["message"] for v in work[1:-1]]
-    assert any(m.startswith("observations ·") for m in messages)
-    assert any(m.startswith("code ·") for m in messages)
+    assert any(m.startswith("finding observations ·") for m in messages)
+    assert any(m.startswith("writing code ·") for m in messages)
     assert "19 calls" in messages[-1] and "6 tested, 3 passing" in messages[-1]
 
     partial = client.editor.progress["partial"]

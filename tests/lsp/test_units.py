@@ -75,3 +75,43 @@ def test_a_document_over_the_limit_is_never_parsed(monkeypatch: pytest.MonkeyPat
     small = TextDocument("file:///ws/small.py", body, version=1, language_id="python")
     with pytest.raises(AssertionError, match="was parsed"):
         documents.DocumentCache().analyse(small)  # one under the limit is
+
+
+def test_a_plan_is_prose_without_code_blocks_or_preamble() -> None:
+    from plansearch_lsp.plan_text import code_text, prose
+
+    sketch = ("Here is the revised sketch:\n\n**Sketch:**\nSort by start.\n\n```python\n"
+              "def f(xs):\n    return sorted(xs)\n```\n\n\n\nThen merge neighbours.\n~~~\nx\n")
+    assert prose(sketch) == "Sort by start.\n\nThen merge neighbours."
+    assert prose("```python\nonly code\n```") is None
+    assert prose("Use a heap: pop the two smallest.") == "Use a heap: pop the two smallest."
+    assert code_text("```\nfor x in xs:\n    emit(x)\n```") == "for x in xs:\n    emit(x)"
+    assert code_text("for x in xs: emit(x)") == "for x in xs: emit(x)"
+
+
+def test_each_client_hears_how_it_sets_a_key_and_where_its_log_is() -> None:
+    from plansearch_lsp.wording import Audience
+
+    text = ("Set a valid key with `export OPENAI_API_KEY=...` or check --base-url; "
+            "see the log.")
+    code = Audience.of("Visual Studio Code", extension=True, log_file="/l/lsp.log")
+    assert code.editor == "VS Code"
+    assert code.say(text) == ('Set a valid key with the command "PlanSearch: Set API Key" or '
+                              "check `plansearch.baseUrl`; see the log.")
+    nvim = Audience.of("Neovim", extension=False, log_file="/l/lsp.log")
+    assert nvim.say(text) == ("Set a valid key with `OPENAI_API_KEY` in the environment Neovim "
+                              "is started from or check `plansearch.baseUrl`; see the log "
+                              "(/l/lsp.log).")
+    assert Audience.of(None, extension=False).editor == "the editor"
+    assert Audience.of("Helix", extension=False).editor == "Helix"
+
+
+def test_progress_is_one_account_in_words_with_plurals() -> None:
+    from plansearch_lsp.progress import Counts
+
+    counts = Counts(stage="writing plans", calls=1, tokens=1, written=1, tested=1, passing=1)
+    assert counts.message() == "writing plans · 1 call · 1 token · 1 candidate, 1 tested, 1 passing"
+    counts = Counts(stage="testing", calls=14, failed_calls=2, tokens=5210, written=6)
+    assert counts.message() == "testing · 14 calls (2 failed) · 5,210 tokens · 6 candidates"
+    assert counts.dump() == {"stage": "testing", "calls": 14, "failedCalls": 2, "tokens": 5210,
+                             "candidates": 6, "tested": 0, "passing": 0}

@@ -1,27 +1,30 @@
--- Drives the PlanSearch language server from a headless Neovim 0.7, as a user would.
+-- Drives the PlanSearch language server from a headless Neovim, as a user would, with the setup
+-- of docs/language-server.md loaded as the user's init.lua (the `:PlanSearch` command and the
+-- client it starts for Python buffers).
 --
--- Run as `nvim --headless --clean -u NONE -c "luafile drive.lua" FILE` with
--- PLANSEARCH_NVIM_CONFIG naming a JSON file:
---   python, log_file, init_options, output (where the observations go), timeout_ms (one
---   exchange), search_timeout_ms (the whole search), action_title, and the 0-based
---   positions stub, implemented, hover ({line, character}).
--- Steps: start and attach the client; list code actions in the stub and in an implemented
--- function; choose the action through vim.lsp.buf.code_action() with vim.ui.select
--- overridden; answer window/showMessageRequest with the first candidate; wait for the
--- command's reply; :write; hover over the function (the reply, then the window that
--- vim.lsp.buf.hover() opens); stop the server. Everything seen goes to the output file as
+-- Run as `nvim --headless -u INIT -i NONE -c "luafile drive.lua" FILE` with
+-- PLANSEARCH_NVIM_CONFIG naming a JSON file: output (where the observations go), timeout_ms
+-- (one exchange), search_timeout_ms (the whole search), action_title, and the 0-based
+-- positions stub, implemented, hover ({line, character}).
+-- Steps: at once, before the server has answered `initialize`, run `:PlanSearch` in the stub
+-- (vim.ui.select overridden to choose the action, vim.notify recorded); Neovim's own menu for
+-- window/showMessageRequest (vim.fn.inputlist, or vim.ui.select where Neovim uses it) picks the
+-- first candidate; list code actions in the stub and in an implemented function while the
+-- search runs; wait for the buffer to change; :write; hover over the function (the reply, then the window that
+-- vim.lsp.buf.hover() opens); stop the client. Everything seen goes to the output file as
 -- JSON; any failure writes its reason there and to stderr, and exits with `cquit 1`.
 
 local config = vim.json.decode(table.concat(vim.fn.readfile(os.getenv('PLANSEARCH_NVIM_CONFIG')), '\n'))
 
 local seen = {
   step = 'start',
+  version = tostring(vim.version().major) .. '.' .. tostring(vim.version().minor),
   progress = {},
-  message_requests = {},
   messages = {},
-  log_messages = {},
+  notifications = {},
   select_items = {},
-  apply_results = {},
+  menu = {},
+  command_results = {},
 }
 
 local function write_output()
@@ -32,13 +35,8 @@ local function fail(reason)
   error({ reason = reason }, 0)
 end
 
-local started = vim.loop.hrtime()
-seen.step_started_ms = {}
-seen.epoch = { vim.loop.gettimeofday() }
-
 local function step(name)
   seen.step = name
-  seen.step_started_ms[name] = math.floor((vim.loop.hrtime() - started) / 1e6)
 end
 
 local function wait_for(what, timeout_ms, condition)
@@ -51,74 +49,56 @@ local function position(at)
   return { line = at.line, character = at.character }
 end
 
-local function with_default(method, record)
+-- What Neovim shows the user: notifications, server messages, progress (the default handlers
+-- still run), and its menus.
+vim.notify = function(message, level)
+  table.insert(seen.notifications, { message = tostring(message), level = level })
+end
+
+local function record(method, into)
   local default = vim.lsp.handlers[method]
-  return function(err, result, ctx, handler_config)
-    record(err, result)
+  vim.lsp.handlers[method] = function(err, result, ctx, handler_config)
+    table.insert(into, result)
     if default then
       return default(err, result, ctx, handler_config)
     end
   end
 end
+record('$/progress', seen.progress)
+record('window/showMessage', seen.messages)
+record('workspace/executeCommand', seen.command_results)
 
-local handlers = {
-  ['$/progress'] = with_default('$/progress', function(_, result)
-    table.insert(seen.progress, result)
-  end),
-  ['window/showMessage'] = function(_, result)
-    table.insert(seen.messages, result)
-  end,
-  ['window/logMessage'] = function(_, result)
-    table.insert(seen.log_messages, result)
-  end,
-  ['window/showMessageRequest'] = function(_, result)
-    table.insert(seen.message_requests, result)
-    local actions = result.actions or {}
-    if #actions == 0 then
-      return vim.NIL
+vim.fn.inputlist = function(lines)
+  seen.menu = lines
+  return 1
+end
+
+vim.ui.select = function(items, opts, on_choice)
+  local titles = {}
+  local picked
+  for index, item in ipairs(items) do
+    local title = opts.format_item and opts.format_item(item) or tostring(item)
+    table.insert(titles, title)
+    if picked == nil and (opts.kind ~= 'codeaction' or title == config.action_title) then
+      picked = index
     end
-    seen.chosen = actions[1].title
-    return actions[1]
-  end,
-  ['workspace/applyEdit'] = function(err, result, ctx, handler_config)
-    local reply = vim.lsp.handlers['workspace/applyEdit'](err, result, ctx, handler_config)
-    table.insert(seen.apply_results, reply)
-    return reply
-  end,
-  ['workspace/executeCommand'] = function(err, result)
-    seen.command = { done = true, error = err, result = result }
-  end,
-}
+  end
+  if opts.kind == 'codeaction' then
+    vim.list_extend(seen.select_items, titles)
+  else
+    seen.menu = titles
+    seen.menu_prompt = opts.prompt
+  end
+  on_choice(picked and items[picked] or nil, picked)
+end
 
-local function start_client(bufnr, root)
-  local state = {}
-  local client_id = vim.lsp.start_client({
-    name = 'plansearch',
-    cmd = { config.python, '-m', 'plansearch_lsp', '--log-file', config.log_file },
-    cmd_cwd = root,
-    root_dir = root,
-    init_options = config.init_options,
-    handlers = handlers,
-    on_init = function()
-      state.initialized = true
-    end,
-    on_exit = function(code, signal)
-      state.exited = { code = code, signal = signal }
-    end,
-  })
-  if not client_id then
-    fail('vim.lsp.start_client returned nil')
+local function plansearch_client()
+  local get = vim.lsp.get_clients or vim.lsp.get_active_clients
+  for _, client in pairs(get()) do
+    if client.name == 'plansearch' then
+      return client
+    end
   end
-  wait_for('the server to initialize', config.timeout_ms, function()
-    return state.initialized or state.exited
-  end)
-  if state.exited then
-    fail('the server exited during initialization: ' .. vim.inspect(state.exited))
-  end
-  if not vim.lsp.buf_attach_client(bufnr, client_id) then
-    fail('vim.lsp.buf_attach_client failed')
-  end
-  return client_id, state
 end
 
 local function action_titles(bufnr, uri, at)
@@ -143,36 +123,6 @@ local function action_titles(bufnr, uri, at)
     end
   end
   return titles
-end
-
-local function choose_action_through_menu()
-  local original = vim.ui.select
-  vim.ui.select = function(items, opts, on_choice)
-    local picked
-    for index, item in ipairs(items) do
-      local title = opts.format_item and opts.format_item(item) or tostring(item)
-      table.insert(seen.select_items, title)
-      if picked == nil and title == config.action_title then
-        picked = index
-      end
-    end
-    seen.select_prompt = opts.prompt
-    if picked == nil then
-      on_choice(nil, nil)
-    else
-      on_choice(items[picked], picked)
-    end
-  end
-  vim.api.nvim_win_set_cursor(0, { config.stub.line + 1, config.stub.character })
-  vim.lsp.buf.code_action()
-  wait_for('the code action menu', config.timeout_ms, function()
-    return #seen.select_items > 0
-  end)
-  vim.ui.select = original
-  if not vim.tbl_contains(seen.select_items, config.action_title) then
-    fail('the menu did not offer "' .. config.action_title .. '": '
-      .. vim.inspect(seen.select_items))
-  end
 end
 
 local function hover_text(bufnr, uri)
@@ -213,34 +163,33 @@ end
 
 local function run()
   local bufnr = vim.api.nvim_get_current_buf()
-  vim.bo[bufnr].filetype = 'python'
   local uri = vim.uri_from_bufnr(bufnr)
-  local root = vim.fn.fnamemodify(vim.api.nvim_buf_get_name(bufnr), ':p:h')
   local original_text = table.concat(vim.api.nvim_buf_get_lines(bufnr, 0, -1, true), '\n')
+  if vim.bo[bufnr].filetype ~= 'python' then
+    fail('the file was not detected as Python: ' .. vim.bo[bufnr].filetype)
+  end
 
-  step('initialize')
-  local client_id, state = start_client(bufnr, root)
+  step('code action before the server is ready')
+  local early = plansearch_client()
+  seen.initialized_before_command = early ~= nil and early.initialized == true
+  vim.api.nvim_win_set_cursor(0, { config.stub.line + 1, config.stub.character })
+  vim.cmd('PlanSearch')
+  wait_for('the code action (or its menu)', config.timeout_ms, function()
+    return #seen.select_items > 0 or #seen.progress > 0
+  end)
 
-  step('code action list')
+  step('code action list') -- while the search runs: the stub is still a stub
   seen.actions_at_stub = action_titles(bufnr, uri, config.stub)
   seen.actions_at_implemented = action_titles(bufnr, uri, config.implemented)
 
-  step('code action menu')
-  choose_action_through_menu()
-
   step('search and apply')
-  wait_for('the generate command to finish', config.search_timeout_ms, function()
-    return seen.command ~= nil
+  wait_for('the buffer to change', config.search_timeout_ms, function()
+    return table.concat(vim.api.nvim_buf_get_lines(bufnr, 0, -1, true), '\n') ~= original_text
   end)
-  if seen.command.error then
-    fail('the generate command failed: ' .. vim.inspect(seen.command.error))
-  end
-  local new_text = table.concat(vim.api.nvim_buf_get_lines(bufnr, 0, -1, true), '\n')
-  if new_text == original_text then
-    local last = seen.messages[#seen.messages]
-    fail('the buffer did not change after the command finished'
-      .. (last and (' (the server said: ' .. last.message .. ')') or ''))
-  end
+
+  wait_for('the command to answer', config.timeout_ms, function()
+    return #seen.command_results > 0
+  end)
 
   step('write')
   vim.cmd('write')
@@ -250,11 +199,16 @@ local function run()
   seen.hover_window = hover_window_lines()
 
   step('shutdown')
-  vim.lsp.stop_client(client_id)
-  wait_for('the server to exit', config.timeout_ms, function()
-    return state.exited ~= nil
+  local client = plansearch_client()
+  if not client then
+    fail('no plansearch client is running')
+  end
+  local id = client.id
+  vim.lsp.stop_client(id)
+  wait_for('the server to stop', config.timeout_ms, function()
+    return vim.lsp.get_client_by_id(id) == nil
   end)
-  seen.exit = state.exited
+  seen.stopped = true
   step('done')
 end
 

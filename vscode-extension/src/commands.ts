@@ -5,7 +5,7 @@ import type { Hover } from 'vscode-languageclient/node';
 
 import { functionAt } from './preview';
 import { RANKING_CHANGED, type RankingChangedParams, type Target } from './protocol';
-import { Search, showMarkdown, type Services } from './search';
+import { Search, SHOW_LOG_COMMAND, showMarkdown, type Services } from './search';
 import { askForKey, type ApiKeys } from './secrets';
 import { SECTION, provider } from './settings';
 import { PICK_COMMAND } from './status';
@@ -25,6 +25,7 @@ export class Commands implements vscode.Disposable {
             vscode.commands.registerCommand('plansearch.showPlan', () => this.showPlan()),
             vscode.commands.registerCommand('plansearch.setApiKey', () => this.setApiKey()),
             vscode.commands.registerCommand('plansearch.restartServer', () => services.server.restart()),
+            vscode.commands.registerCommand(SHOW_LOG_COMMAND, () => services.log.show(true)),
             vscode.commands.registerCommand(PICK_COMMAND, () => this.pick()),
             services.server.onDidStart((client) =>
                 client.onNotification(RANKING_CHANGED, (params: RankingChangedParams) => this.rankingChanged(params)),

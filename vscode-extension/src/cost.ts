@@ -1,6 +1,6 @@
 /** Tokens and their estimated cost, for the status bar. */
 
-import type { SearchStats } from './protocol';
+import type { ProgressCounts, SearchStats } from './protocol';
 
 /** US dollars per million tokens. */
 export interface Price {
@@ -64,4 +64,12 @@ function trim(value: number): string {
 function isPrice(value: unknown): value is Price {
     const price = value as Partial<Price> | null;
     return typeof price?.input === 'number' && typeof price.output === 'number';
+}
+
+/** The status bar's share of a running search's progress account: the same counts as its
+ * notification and picker, fewer of them. */
+export function statusText(counts: ProgressCounts): string {
+    const tested = counts.tested > 0 ? `, ${counts.tested} tested` : '';
+    const candidates = `${counts.candidates} candidate${counts.candidates === 1 ? '' : 's'}`;
+    return `${counts.stage} · ${candidates}${tested} · ${formatTokens(counts.tokens)} tokens`;
 }

@@ -1,8 +1,12 @@
-/** A candidate's plan and test results as a Markdown page (the "Show Plan" view). */
+/**
+ * A candidate's plan and test results as a Markdown page (the "Show Plan" view): the plan's prose
+ * as the server cleaned it (no code blocks that are not the candidate), then the code as it lands
+ * in the file (`landed`, from the server's preview), else as the model wrote it.
+ */
 
 import type { CandidateItem } from './protocol';
 
-export function planMarkdown(item: CandidateItem, target: string): string {
+export function planMarkdown(item: CandidateItem, target: string, landed?: string): string {
     const plan = item.plan;
     const parts = [`# ${target}: candidate ${item.id}`];
     parts.push(item.rank === null ? 'Not ranked.' : `Rank ${item.rank}.`);
@@ -22,7 +26,7 @@ export function planMarkdown(item: CandidateItem, target: string): string {
     if (plan.pseudocode) {
         parts.push('## Pseudocode', fenced(plan.pseudocode, 'text'));
     }
-    parts.push('## Code', fenced(item.code, 'python'));
+    parts.push(landed ? '## Code, as it lands in the file' : '## Code', fenced(landed ?? item.code, 'python'));
     return `${parts.join('\n\n')}\n`;
 }
 

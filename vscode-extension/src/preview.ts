@@ -81,3 +81,32 @@ export function firstDifference(before: string, after: string): number {
     }
     return right.length > left.length ? left.length : 0;
 }
+
+/** Height of a picker row with a detail line, and of the picker's title, input and margins,
+ * in pixels (VS Code's quick input). */
+const ROW_PX = 44;
+const PICKER_CHROME_PX = 110;
+/** Rows the picker shows before it scrolls (its list is at most 40% of the window high). */
+const MAX_ROWS = 9;
+/** Pixels of the window above the editor's first line (title bar, tabs, breadcrumbs). */
+const EDITOR_TOP_PX = 90;
+
+/**
+ * Editor lines the candidate picker covers at the top of the editor area: `rows` rows (two lines
+ * each), with `lineHeight` (0: derived from `fontSize`, as VS Code does).
+ */
+export function coveredLines(rows: number, lineHeight: number, fontSize: number): number {
+    const line = lineHeight > 0 ? (lineHeight < 8 ? lineHeight * fontSize : lineHeight) : Math.round(fontSize * 1.35);
+    const bottom = PICKER_CHROME_PX + ROW_PX * Math.min(Math.max(rows, 1), MAX_ROWS);
+    return Math.max(0, Math.ceil((bottom - EDITOR_TOP_PX) / line));
+}
+
+/**
+ * The line to scroll to the top of a preview so that its first change, at `change`, lands below
+ * the `covered` lines with two to spare, while the editor shows `visible` lines; 0 when the file
+ * cannot scroll that far (the change is near its top, and stays where it is).
+ */
+export function previewTop(change: number, covered: number, visible: number): number {
+    const below = Math.min(covered + 2, Math.max(0, visible - 4));
+    return Math.max(0, change - below);
+}

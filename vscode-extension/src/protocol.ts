@@ -57,7 +57,34 @@ export interface CandidateItem {
     explanation: string | null;
     /** Warnings: side effects ("writes ~/leak.txt"), "may special-case the tests", in-process verdicts. */
     flags?: string[];
+    /** Behaviour cluster (numbered by the rank of its best member); null when untested. */
+    cluster?: number | null;
+    /** Candidates that behave alike, this one included. */
+    clusterSize?: number;
+    /** The first of its cluster in the ranking. */
+    representative?: boolean;
     plan: Plan;
+}
+
+/** A candidate's place in the ranking at one moment. */
+export interface Place {
+    id: string;
+    rank: number;
+    cluster: number | null;
+    clusterSize: number;
+    representative: boolean;
+}
+
+/** The one account of a search's progress that every place showing it uses. */
+export interface ProgressCounts {
+    /** In words: "writing plans", "testing". */
+    stage: string;
+    calls: number;
+    failedCalls: number;
+    tokens: number;
+    candidates: number;
+    tested: number;
+    passing: number;
 }
 
 export interface SearchStats {
@@ -97,6 +124,8 @@ export interface PartialResult {
     /** The search, so that its candidates can be previewed while it runs. */
     searchId: string;
     candidates: CandidateItem[];
+    /** Every ranked candidate's place after this test run (to regroup those sent before). */
+    ranking?: Place[] | null;
 }
 
 export interface PreviewParams {
@@ -110,6 +139,8 @@ export interface PreviewResult {
     version: number | null;
     before: string;
     after: string;
+    /** The function as it lands in the file (null for a program written from a statement). */
+    function?: string | null;
 }
 
 export interface ApplyParams {

@@ -2,8 +2,9 @@
 
 import * as vscode from 'vscode';
 
-import { formatTokens, usageText, type PriceTable } from './cost';
-import type { GenerateResult } from './protocol';
+import { plural } from './candidates';
+import { statusText, usageText, type PriceTable } from './cost';
+import type { GenerateResult, ProgressCounts } from './protocol';
 
 export const PICK_COMMAND = 'plansearch.pickCandidate';
 
@@ -15,9 +16,11 @@ export class SearchStatus implements vscode.Disposable {
         this.item.command = PICK_COMMAND;
     }
 
-    running(target: string, tokens: number): void {
-        this.item.text = `$(loading~spin) PlanSearch: ${formatTokens(tokens)} tokens`;
-        this.item.tooltip = `PlanSearch is searching for ${target}. Click to see the candidates.`;
+    /** A running search: the same account as its notification and its picker (`message`),
+     * shortened. */
+    running(target: string, counts: ProgressCounts | undefined, message: string): void {
+        this.item.text = `$(loading~spin) PlanSearch: ${counts ? statusText(counts) : message}`;
+        this.item.tooltip = `PlanSearch is searching for ${target}: ${message}. Click to see the candidates.`;
         this.item.show();
     }
 
@@ -27,7 +30,7 @@ export class SearchStatus implements vscode.Disposable {
         this.item.text = `$(sparkle) PlanSearch: ${usage} (${result.finishReason})`;
         this.item.tooltip = [
             `PlanSearch: ${result.target}, ${result.strategy} with ${result.model}: ${result.finishReason}`,
-            `${result.candidates.length} candidates, ${stats.calls} model calls in ${stats.seconds.toFixed(1)} s`,
+            `${plural(result.candidates.length, 'candidate')}, ${plural(stats.calls, 'model call')} in ${stats.seconds.toFixed(1)} s`,
             `${stats.inputTokens.toLocaleString('en')} input and ${stats.outputTokens.toLocaleString('en')} output tokens`,
             usage.includes('≈') ? 'The cost is estimated from plansearch.pricing.' : `No price known for ${result.model} (see plansearch.pricing).`,
             'Click to see the candidates.',

@@ -1,9 +1,13 @@
 """The loopback model server for the end-to-end test: prints its port, then one line per call.
 
-It plays a model through the PlanSearch prompts (tests/support). `area` gets the right code
-only from a fixed sketch. The code of `diameter` comes one candidate every few seconds, so that
-candidates stream into the picker; every call about `perimeter` answers slowly, so that its
-search can be cancelled while it runs. Stops when standard input closes, or after a time limit.
+It plays a model through the PlanSearch prompts (tests/support). For `area`, the direct
+request (the fast first candidate) is answered at once with the right code; the calls of the
+search's tree wait until a line `release` comes on standard input, so that the test sees the
+first row arrive alone; the tree gets the right code only from a fixed sketch, and the first
+unfixed program holds the docstring's example (it special-cases the test). The code of
+`diameter` comes one candidate every few seconds, so that candidates stream into the picker;
+every call about `perimeter` answers slowly, so that its search can be cancelled while it runs.
+Stops when standard input closes, or after a time limit.
 
     python fake_model.py API_KEY
 """
@@ -27,11 +31,14 @@ STAGGER = 3.0
 """Seconds between two `diameter` candidates."""
 RIGHT = "math.pi * r ** 2"
 WRONG = "2 * math.pi * r"
+DIRECT_IDEA = "Use the formula pi times r squared."
+SPECIAL = ("```python\nimport math\n\ndef area(r):\n    if r == 3.0:\n"
+           "        return 28.274333882308138\n    return 2 * math.pi * r\n```")
+"""Holds the docstring's example, area(3.0): flagged as special-casing the tests."""
 
 
-def area_code(call: FakeCall) -> str:
-    fixed = "fix reply" in call.messages[-1][1]
-    return f"```python\nimport math\n\ndef area(r):\n    return {RIGHT if fixed else WRONG}\n```"
+def is_direct(call: FakeCall) -> bool:
+    return call.messages[-1][1].startswith("Solve the problem in Python")
 
 
 def diameter_code() -> str:
@@ -41,11 +48,23 @@ def diameter_code() -> str:
 class Responder:
     """Reports every call on stdout, and slows down the ones about `perimeter`."""
 
-    def __init__(self, stopping: threading.Event) -> None:
-        self.script = PlanSearchScript("area", first=2, derived=2, code_for=area_code)
+    def __init__(self, stopping: threading.Event, release: threading.Event) -> None:
+        self.script = PlanSearchScript("area", first=2, derived=2, code_for=self.area_code)
         self.stopping = stopping
+        self.release = release
         self.lock = threading.Lock()
         self.diameter_codes = 0
+        self.unfixed = 0
+
+    def area_code(self, call: FakeCall) -> str:
+        if "fix reply" in call.messages[-1][1]:
+            return f"```python\nimport math\n\ndef area(r):\n    return {RIGHT}\n```"
+        with self.lock:
+            self.unfixed += 1
+            first = self.unfixed == 1
+        if first:
+            return SPECIAL
+        return f"```python\nimport math\n\ndef area(r):\n    return {WRONG}\n```"
 
     def __call__(self, call: FakeCall) -> str | FakeReply:
         function = next((name for name in ("perimeter", "diameter") if name in call.system), "area")
@@ -60,16 +79,25 @@ class Responder:
         elif function == "diameter" and stage == "code":
             self.stopping.wait(1.0 + STAGGER * order)
             return diameter_code()
+        elif function == "area" and is_direct(call):
+            code = f"import math\n\ndef area(r):\n    return {RIGHT}"
+            return f"{DIRECT_IDEA}\n\n```python\n{code}\n```"
+        elif function == "area":
+            self.release.wait(LIFETIME)
         return self.script(call)
 
 
 def main() -> None:
     stopping = threading.Event()
-    with FakeLLMServer(Responder(stopping), api_key=sys.argv[1]) as server:
+    release = threading.Event()
+    with FakeLLMServer(Responder(stopping, release), api_key=sys.argv[1]) as server:
         print(f"port {server.port}", flush=True)
 
         def wait_for_stdin_to_close() -> None:
-            sys.stdin.read()
+            for line in sys.stdin:
+                if line.strip() == "release":
+                    release.set()
+            release.set()
             stopping.set()
 
         threading.Thread(target=wait_for_stdin_to_close, daemon=True).start()

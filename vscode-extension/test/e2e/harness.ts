@@ -18,17 +18,41 @@ export const SCREENSHOTS = path.join(EXTENSION_DIR, 'test-results', 'screenshots
 export const LOGS = path.join(EXTENSION_DIR, 'test-results', 'logs');
 export const KEY = 'sk-ant-e2e-0123456789abcdef';
 
-export const PREFIX = '"""Geometry helpers."""\nimport math\n\n\n';
+export const PREFIX = `"""Geometry helpers.
+
+Circles, measured from their radius r (a float, in any unit):
+
+- area(r): the surface inside the circle, in square units;
+- perimeter(r): the length of the circle;
+- diameter(r): twice the radius.
+
+Each function takes r >= 0 and returns a float. The examples in the
+docstrings run with \`python -m doctest geometry.py\`, and test_geometry.py
+checks the same values with pytest.
+"""
+import math
+
+
+`;
 export const AREA_HEADER = 'def area(r: float) -> float:\n';
-export const AREA_DOC = '    """Area of a circle of radius r.\n\n    >>> area(1.0)\n    3.141592653589793\n    """\n';
+export const AREA_DOC = '    """Area of a circle of radius r.\n\n    >>> area(3.0)\n    28.274333882308138\n    """\n';
 export const PERIMETER =
     '\n\ndef perimeter(r: float) -> float:\n    """Perimeter of a circle of radius r.\n\n    >>> perimeter(1.0)\n    6.283185307179586\n    """\n    ...\n';
 export const DIAMETER = '\n\ndef diameter(r: float) -> float:\n    """Diameter of a circle of radius r.\n\n    >>> diameter(1.0)\n    2.0\n    """\n';
 export const STUB_TEXT = `${PREFIX}${AREA_HEADER}${AREA_DOC}    ...\n${PERIMETER}${DIAMETER}    ...\n`;
 /** The line (1-based) and column of the `...` of `area`, `perimeter` and `diameter`. */
-export const AREA_STUB = '11:5';
-export const PERIMETER_STUB = '20:5';
-export const DIAMETER_STUB = '29:5';
+export const AREA_STUB = stubAt('area');
+export const PERIMETER_STUB = stubAt('perimeter');
+export const DIAMETER_STUB = stubAt('diameter');
+/** The line (1-based) of the `def` of `area`. */
+export const AREA_DEF = STUB_TEXT.split('\n').findIndex((line) => line.startsWith('def area(')) + 1;
+
+function stubAt(name: string): string {
+    const lines = STUB_TEXT.split('\n');
+    const start = lines.findIndex((line) => line.startsWith(`def ${name}(`));
+    const stub = lines.findIndex((line, index) => index > start && line === '    ...');
+    return `${stub + 1}:5`;
+}
 const TESTS = `import math
 
 from geometry import area
@@ -94,12 +118,14 @@ export class Session {
         await this.page.locator('.monaco-workbench').waitFor({ timeout: STARTUP_MS });
     }
 
-    /** PlanSearch's settings, as the remote machine's (its scopes need that), and a quiet UI. */
-    writeSettings(interpreter: string, modelPort = this.modelPort): void {
+    /** PlanSearch's settings, as the remote machine's (its scopes need that), and a quiet UI;
+     * `baseUrl` replaces the loopback model's. */
+    writeSettings(interpreter: string, modelPort = this.modelPort, baseUrl?: string): void {
         this.modelPort = modelPort;
+        this.interpreter = interpreter;
         writeJson(path.join(this.userData, 'Machine', 'settings.json'), {
             'plansearch.interpreter': interpreter,
-            'plansearch.baseUrl': `http://127.0.0.1:${modelPort}`,
+            'plansearch.baseUrl': baseUrl ?? `http://127.0.0.1:${modelPort}`,
             'plansearch.budget': 'quick',
             'plansearch.timeout': 30,
             'plansearch.maxRetries': 0,
@@ -124,6 +150,14 @@ export class Session {
     }
 
     private modelPort = 0;
+    /** The interpreter in the settings written last. */
+    interpreter = '';
+    private model: ChildProcess | undefined;
+
+    /** Let the model answer the calls of `area`'s search tree (held until now). */
+    release(): void {
+        this.model?.stdin?.write('release\n');
+    }
 
     /** A screenshot named after the step, in test-results/screenshots. */
     async screenshot(step: string): Promise<string> {
@@ -218,6 +252,7 @@ export class Session {
     private startModel(): Promise<number> {
         const python = required('PYTHON');
         const child = this.spawn(python, [path.join(import.meta.dirname, 'fake_model.py'), KEY], 'fake-model');
+        this.model = child;
         return new Promise((resolve, reject) => {
             const timer = setTimeout(() => reject(new Error('the model server did not start')), STARTUP_MS);
             createInterface({ input: child.stdout! }).on('line', (line) => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { estimateCost, formatCost, formatTokens, priceFor, tokensInProgress, usageText, type Price } from '../../src/cost.ts';
+import { estimateCost, formatCost, formatTokens, priceFor, statusText, tokensInProgress, usageText, type Price } from '../../src/cost.ts';
 
 const TABLE = {
     'claude-sonnet': { input: 3, output: 15 },
@@ -45,5 +45,13 @@ describe('estimates and formats', () => {
         const stats = { calls: 3, inputTokens: 20_000, outputTokens: 4_100, seconds: 2 };
         assert.equal(usageText(stats, 'claude-sonnet-5-5', TABLE), '24.1k tokens · ≈$0.12');
         assert.equal(usageText(stats, 'llama3.1', TABLE), '24.1k tokens');
+    });
+});
+
+describe('statusText', () => {
+    it('says the progress account in words, with plurals', () => {
+        const counts = { stage: 'writing plans', calls: 1, failedCalls: 0, tokens: 12_345, candidates: 1, tested: 1, passing: 1 };
+        assert.equal(statusText(counts), 'writing plans · 1 candidate, 1 tested · 12.3k tokens');
+        assert.equal(statusText({ ...counts, stage: 'testing', candidates: 3, tested: 0 }), 'testing · 3 candidates · 12.3k tokens');
     });
 });

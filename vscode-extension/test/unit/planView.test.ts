@@ -39,6 +39,12 @@ describe('planMarkdown', () => {
         assert.ok(page.endsWith('```python\ndef merge(xs):\n    return sorted(xs)\n```\n'), page);
     });
 
+    it('shows the code as it lands in the file when the server said', () => {
+        const landed = 'def merge(xs: list) -> list:\n    """Merge."""\n    return sorted(xs)\n';
+        const page = planMarkdown(ITEM, 'merge', landed);
+        assert.ok(page.endsWith(`## Code, as it lands in the file\n\n\`\`\`python\n${landed}\`\`\`\n`), page);
+    });
+
     it('says when a candidate was neither ranked nor tested', () => {
         const page = planMarkdown({ ...ITEM, rank: null, tested: false }, 'merge');
         assert.ok(page.includes('Not ranked.\n\n## Tests\n\nNot tested.'), page);

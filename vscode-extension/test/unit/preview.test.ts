@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { firstDifference, functionAt, indented } from '../../src/preview.ts';
+import { coveredLines, firstDifference, functionAt, indented, previewTop } from '../../src/preview.ts';
 
 const SOURCE = `import math
 
@@ -58,5 +58,19 @@ describe('firstDifference', () => {
     });
     it('is 0 for equal texts', () => {
         assert.equal(firstDifference('a\nb', 'a\nb'), 0);
+    });
+});
+
+describe('revealing a preview below the picker', () => {
+    it('counts the lines the picker covers from its rows and the line height', () => {
+        assert.equal(coveredLines(2, 0, 14), 6); // (110 + 88 - 90) / 19, rounded up
+        assert.equal(coveredLines(30, 0, 14), coveredLines(9, 0, 14)); // the list scrolls past 9 rows
+        assert.equal(coveredLines(2, 1.5, 14), 6); // a line height below 8 multiplies the font size
+    });
+
+    it('scrolls so that the first change lands below the covered lines, when the file lets it', () => {
+        assert.equal(previewTop(40, 10, 40), 28);
+        assert.equal(previewTop(5, 10, 40), 0); // near the top of the file: nothing to scroll
+        assert.equal(previewTop(40, 30, 20), 24); // a short editor: near its bottom
     });
 });
