@@ -4,6 +4,7 @@ terminal, and exit statuses. A real `plansearch` process, the real SDK, the fake
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -149,7 +150,9 @@ def test_piped_progress_says_what_happens_as_it_goes(
     written = [line for line in lines if "written:" in line]
     tested = [line for line in lines if " tested: " in line]
     assert written and tested
-    assert all(line.startswith("[") and " calls" in line for line in written + tested)
+    counts = re.compile(r"\[\d+ calls?(, \d+ failed)?; \d+ candidates?, \d+ tested, "
+                        r"\d+ passing\] ")
+    assert all(counts.match(line) for line in written + tested), written + tested
 
 
 def test_exit_status_says_what_happened(project: Path) -> None:
