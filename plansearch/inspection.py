@@ -16,6 +16,8 @@ from collections.abc import Iterable, Sequence, Sized
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from plansearch.source import is_main_guard
+
 if TYPE_CHECKING:  # only annotations: importing this module starts no executor machinery
     from plansearch.types import TestCase
 
@@ -194,16 +196,7 @@ def _ignored(node: ast.AST, *, skip_main_guard: bool) -> bool:
         return True
     if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
         return True
-    return skip_main_guard and _is_main_guard(node)
-
-
-def _is_main_guard(node: ast.AST) -> bool:
-    if not isinstance(node, ast.If) or not isinstance(node.test, ast.Compare):
-        return False
-    sides = [node.test.left, *node.test.comparators]
-    names = {side.id for side in sides if isinstance(side, ast.Name)}
-    texts = {side.value for side in sides if isinstance(side, ast.Constant)}
-    return len(sides) == 2 and names == {"__name__"} and texts == {"__main__"}
+    return skip_main_guard and is_main_guard(node)
 
 
 def _literal_keys(nodes: Sequence[ast.AST]) -> dict[ast.AST, tuple[_Key, int]]:

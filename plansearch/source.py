@@ -82,6 +82,26 @@ def find_function(tree: ast.Module, qualname: str) -> FunctionNode | None:
     return functions[-1] if functions else None
 
 
+def dotted_name(node: ast.expr) -> str:
+    """``a.b.c`` for a chain of attribute accesses on a name, else ""."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = dotted_name(node.value)
+        return f"{base}.{node.attr}" if base else ""
+    return ""
+
+
+def is_main_guard(node: ast.AST) -> bool:
+    """Whether `node` is ``if __name__ == "__main__":`` (either way round)."""
+    if not isinstance(node, ast.If) or not isinstance(node.test, ast.Compare):
+        return False
+    sides = [node.test.left, *node.test.comparators]
+    names = {side.id for side in sides if isinstance(side, ast.Name)}
+    texts = {side.value for side in sides if isinstance(side, ast.Constant)}
+    return len(sides) == 2 and names == {"__name__"} and texts == {"__main__"}
+
+
 def relocate_function(source: str, qualname: str) -> tuple[int, int] | None:
     """The first (decorators included) and last line of function `qualname` in `source`, a
     module that may have been edited since the function was found; None when it no longer

@@ -32,7 +32,7 @@ from typing import Any, Literal
 
 from plansearch.execution.compare import clip, describe_mismatch, short_repr, values_equal
 from plansearch.execution.values import Opaque
-from plansearch.source import LINE_BREAK, definition_start
+from plansearch.source import LINE_BREAK, definition_start, dotted_name, is_main_guard
 
 PROBE = "__probe__"
 """The name the child binds to its probe function: ``__probe__(k, value)``."""
@@ -548,30 +548,12 @@ def _callee(node: ast.expr) -> str | None:
     return None
 
 
-def _dotted(node: ast.expr) -> str:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        base = _dotted(node.value)
-        return f"{base}.{node.attr}" if base else ""
-    return ""
-
-
 def _is_test_class(node: ast.ClassDef) -> bool:
     """As discovery decides: a ``Test*`` class without ``__init__`` or a TestCase subclass."""
-    if any(_dotted(base).split(".")[-1].endswith("TestCase") for base in node.bases):
+    if any(dotted_name(base).split(".")[-1].endswith("TestCase") for base in node.bases):
         return True
     has_init = any(isinstance(m, ast.FunctionDef) and m.name == "__init__" for m in node.body)
     return node.name.startswith("Test") and not has_init
-
-
-def _is_main_guard(node: ast.stmt) -> bool:
-    if not isinstance(node, ast.If) or not isinstance(node.test, ast.Compare):
-        return False
-    parts = [node.test.left, *node.test.comparators]
-    names = {p.id for p in parts if isinstance(p, ast.Name)}
-    texts = {p.value for p in parts if isinstance(p, ast.Constant)}
-    return len(parts) == 2 and names == {"__name__"} and texts == {"__main__"}
 
 
 def _float_text(node: ast.expr) -> float | None:
@@ -670,7 +652,7 @@ class _Splitter:
             elif isinstance(node, ast.ClassDef):
                 if not (pytest_kind and _is_test_class(node)):
                     self._touch(node)
-            elif pytest_kind and _is_main_guard(node):
+            elif pytest_kind and is_main_guard(node):
                 self.dropped.append(node)
             else:
                 self.work.append(partial(self._statement, node, self._module_context()))
@@ -809,6 +791,17 @@ class _Splitter:
     def _rely(self, name: str, *origins: str) -> None:
         """The check's meaning needs `name` to be the builtin (or imported) one."""
         self.relied.append((name, frozenset(origins)))
+
+    def _imported(self, func: ast.expr, module: str, name: str) -> bool:
+        """Whether `func` is ``module.name`` or a bare ``name``; if so, the check relies on
+        ``import module`` or ``from module import name`` having bound it."""
+        if dotted_name(func) == f"{module}.{name}":
+            self._rely(module, f"import {module}")
+        elif isinstance(func, ast.Name) and func.id == name:
+            self._rely(name, f"from {module}.{name}")
+        else:
+            return False
+        return True
 
     # walking code ------------------------------------------------------------------------
 
@@ -1068,7 +1061,7 @@ class _Splitter:
         func = difference.func
         if isinstance(func, ast.Name) and func.id in ("abs", "fabs"):
             relied = (func.id, *(("from math.fabs",) if func.id == "fabs" else ()))
-        elif _dotted(func) == "math.fabs":
+        elif dotted_name(func) == "math.fabs":
             relied = ("math", "import math")
         else:
             return None
@@ -1094,11 +1087,7 @@ class _Splitter:
         """``pytest.approx(L, rel=..., abs=...)``."""
         if not isinstance(node, ast.Call):
             return None
-        if _dotted(node.func) == "pytest.approx":
-            self._rely("pytest", "import pytest")
-        elif isinstance(node.func, ast.Name) and node.func.id == "approx":
-            self._rely("approx", "from pytest.approx")
-        else:
+        if not self._imported(node.func, "pytest", "approx"):
             return None
         if len(node.args) != 1:
             raise _Unsplittable("approx of no single value")
@@ -1125,11 +1114,7 @@ class _Splitter:
             if len(node.args) != 2 or node.keywords:
                 raise _Unsplittable("isinstance called oddly")
             return self._isinstance(node.args[0], node.args[1])
-        if _dotted(func) == "math.isclose":
-            self._rely("math", "import math")
-        elif isinstance(func, ast.Name) and func.id == "isclose":
-            self._rely("isclose", "from math.isclose")
-        else:
+        if not self._imported(func, "math", "isclose"):
             return None
         if len(node.args) != 2:
             raise _Unsplittable("isclose called oddly")
@@ -1169,12 +1154,7 @@ class _Splitter:
         if not isinstance(call, ast.Call):
             return False
         func = call.func
-        dotted = _dotted(func)
-        if dotted in ("pytest.raises", "raises") and len(call.args) >= 2:
-            if dotted == "raises":
-                self._rely("raises", "from pytest.raises")
-            else:
-                self._rely("pytest", "import pytest")
+        if len(call.args) >= 2 and self._imported(func, "pytest", "raises"):
             self._raises_call(statement, call, context, regex=False)
             return True
         if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)):
@@ -1273,11 +1253,7 @@ class _Splitter:
         if not isinstance(node, ast.Call):
             return None
         func = node.func
-        if _dotted(func) == "pytest.raises":
-            self._rely("pytest", "import pytest")
-            options, positional = {"match"}, 1
-        elif isinstance(func, ast.Name) and func.id == "raises":
-            self._rely("raises", "from pytest.raises")
+        if self._imported(func, "pytest", "raises"):
             options, positional = {"match"}, 1
         elif isinstance(func, ast.Attribute) and func.attr in _UNITTEST_RAISES:
             options, positional = {"msg"}, 1 if func.attr == "assertRaises" else 2
@@ -1303,7 +1279,7 @@ class _Splitter:
 
     def _exception_names(self, node: ast.expr) -> tuple[str, ...]:
         parts = node.elts if isinstance(node, ast.Tuple) else [node]
-        names = tuple(_dotted(part).split(".")[-1] for part in parts)
+        names = tuple(dotted_name(part).split(".")[-1] for part in parts)
         if not names or not all(names):
             raise _Unsplittable("an exception class not named")
         return names

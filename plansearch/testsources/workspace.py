@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Literal
 
 from plansearch.problem import Problem
-from plansearch.source import FunctionNode, last_line, lsp_lines
+from plansearch.source import FunctionNode, dotted_name, last_line, lsp_lines
 from plansearch.types import TestCase
 
 MAX_TEST_FILES = 400
@@ -219,7 +219,7 @@ class _Uses:
         if isinstance(node, ast.Name):
             return node.id in self.names
         if isinstance(node, ast.Attribute) and node.attr == wanted:
-            return _dotted(node.value) in self.modules
+            return dotted_name(node.value) in self.modules
         return False
 
 
@@ -249,7 +249,7 @@ def _test_functions(tree: ast.Module) -> Iterator[_TestFunction]:
 
 
 def _is_test_class(node: ast.ClassDef) -> bool:
-    if any(_dotted(base).split(".")[-1] == "TestCase" for base in node.bases):
+    if any(dotted_name(base).split(".")[-1] == "TestCase" for base in node.bases):
         return True
     has_init = any(isinstance(m, ast.FunctionDef) and m.name == "__init__" for m in node.body)
     return node.name.startswith("Test") and not has_init
@@ -267,7 +267,7 @@ def _runnable(node: FunctionNode, *, method: bool) -> bool:
 def _marked_skip(node: FunctionNode | ast.ClassDef) -> bool:
     for decorator in node.decorator_list:
         target = decorator.func if isinstance(decorator, ast.Call) else decorator
-        if _dotted(target).split(".")[-1] in _SKIP_MARKS:
+        if dotted_name(target).split(".")[-1] in _SKIP_MARKS:
             return True
     return False
 
@@ -340,13 +340,3 @@ def _asserts_in_text(text: str, source: str, kind: Literal["assert", "file"]) ->
             )
         )
     return tests
-
-
-def _dotted(node: ast.expr) -> str:
-    """``a.b.c`` for a chain of attribute accesses on a name, else ""."""
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        base = _dotted(node.value)
-        return f"{base}.{node.attr}" if base else ""
-    return ""
