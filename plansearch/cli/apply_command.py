@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.syntax import Syntax
 
 from plansearch.cli.errors import CliError
+from plansearch.cli.stored_target import StoredTarget
 
 if TYPE_CHECKING:
     from plansearch.problem import Problem
@@ -45,35 +46,24 @@ def add_apply_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
 
 def run_apply(args: argparse.Namespace) -> int:
     """Run `apply`; returns the exit code."""
-    from plansearch.extract import parse_target
-    from plansearch.problem import ProblemError
-    from plansearch.store import RunStore, StoreError, default_store_path
-    from plansearch.testsources.collect import find_workspace
+    from plansearch.store import RunStore, StoreError
 
+    target = StoredTarget.parse(args.target)
     try:
-        path, function = parse_target(args.target)
-    except ProblemError as error:
-        raise CliError(str(error)) from None
-    if not path.is_file():
-        raise CliError(f"no such file: {path}")
-    store_path = default_store_path(find_workspace(path))
-    hint = f"run `plansearch solve {args.target}` first"
-    if not store_path.is_file():
-        raise CliError(f"no stored runs in {store_path.parent.parent}: {hint}")
-    try:
-        with RunStore(store_path) as store:
-            stored = store.load_run(args.run) if args.run else store.latest_run(path, function)
+        with RunStore(target.store_path) as store:
+            stored = (store.load_run(args.run) if args.run
+                      else store.latest_run(target.path, target.function))
             if stored is None:
-                raise CliError(f"no stored run for {function} in {path}: {hint}")
+                raise target.no_run()
             candidate = _chosen(stored.result, args.rank, args.candidate)
             tested = stored.module_source
-            applied = write_candidate(path, stored.problem, candidate, tested,
+            applied = write_candidate(target.path, stored.problem, candidate, tested,
                                       dry_run=args.dry_run, force=args.force)
             if applied is not None:
                 store.record_applied(stored.run_id, candidate.id, applied)
     except StoreError as error:
         raise CliError(str(error)) from None
-    _say_what(Console(stderr=True), stored.result, candidate, path, dry_run=args.dry_run)
+    _say_what(Console(stderr=True), stored.result, candidate, target.path, dry_run=args.dry_run)
     return 0
 
 

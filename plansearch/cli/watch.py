@@ -17,6 +17,7 @@ from rich.console import Console
 
 from plansearch.cli.errors import CliError
 from plansearch.cli.settings_args import add_test_arguments
+from plansearch.cli.stored_target import StoredTarget
 from plansearch.config import Settings
 
 if TYPE_CHECKING:
@@ -43,23 +44,11 @@ def add_watch_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
 def run_watch(args: argparse.Namespace, settings: Settings) -> int:
     """Run `watch`; returns the exit code (0 after Ctrl-C)."""
     from plansearch.execution.errors import ExecutorError, SandboxUnavailable
-    from plansearch.extract import parse_target
     from plansearch.problem import ProblemError
-    from plansearch.store import StoreError, default_store_path
-    from plansearch.testsources.collect import find_workspace
+    from plansearch.store import StoreError
     from plansearch.workbench import Workbench
 
-    try:
-        path, function = parse_target(args.target)
-    except ProblemError as error:
-        raise CliError(str(error)) from None
-    if not path.is_file():
-        raise CliError(f"no such file: {path}")
-    workspace = find_workspace(path)
-    store_path = default_store_path(workspace)
-    hint = f"run `plansearch solve {args.target}` first"
-    if not store_path.is_file():
-        raise CliError(f"no stored runs in {workspace}: {hint}")
+    target = StoredTarget.parse(args.target)
     err = Console(stderr=True, highlight=False)
 
     async def watch() -> None:
@@ -72,16 +61,17 @@ def run_watch(args: argparse.Namespace, settings: Settings) -> int:
         loop.add_signal_handler(signal.SIGINT, task.cancel)
         try:
             async with Workbench(settings) as bench:
-                store = bench.store_for(workspace)
+                store = bench.store_for(target.workspace)
                 if store is None:
-                    raise CliError(f"cannot open the run store {store_path}")
-                stored = store.latest_run(path, function)
+                    raise CliError(f"cannot open the run store {target.store_path}")
+                stored = store.latest_run(target.path, target.function)
                 if stored is None:
-                    raise CliError(f"no stored run for {function} in {path}: {hint}")
+                    raise target.no_run()
                 err.print(f"run {stored.run_id[:8]} of "
                           f"{stored.created.astimezone():%Y-%m-%d %H:%M}: "
                           f"{len(stored.result.candidates)} candidates")
-                watcher = _Watcher(bench, stored, workspace.resolve(), settings, Console(), err)
+                watcher = _Watcher(bench, stored, target.workspace.resolve(), settings,
+                                   Console(), err)
                 await watcher.run(once=args.once)
         finally:
             loop.remove_signal_handler(signal.SIGINT)
