@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from plansearch.models.base import Usage
 from plansearch.ranking import Ranking
 from plansearch.types import CandidateRun, TestCase
+from plansearch.words import plural
 
 SCHEMA_VERSION = 1
 
@@ -151,18 +152,15 @@ class SearchStats(BaseModel):
             kinds = ", ".join(f"{kind.replace('_', ' ')}: {count}"
                               for kind, count in sorted(self.faults.items(),
                                                         key=lambda item: (-item[1], item[0])))
-            parts.append(f"{attempts} model {_plural(attempts, 'request')} failed ({kinds})")
+            parts.append(f"{plural(attempts, 'model request')} failed ({kinds})")
             if self.recovered_calls:
-                parts.append(f"{self.recovered_calls} {_plural(self.recovered_calls, 'call')} "
-                             "recovered on a retry")
+                parts.append(f"{plural(self.recovered_calls, 'call')} recovered on a retry")
             if self.failed_calls:
-                parts.append(f"{self.failed_calls} {_plural(self.failed_calls, 'call')} "
-                             "failed after retries")
+                parts.append(f"{plural(self.failed_calls, 'call')} failed after retries")
         if self.empty_replies:
-            parts.append(f"{self.empty_replies} empty {_plural(self.empty_replies, 'reply')}")
+            parts.append(plural(self.empty_replies, "empty reply"))
         if self.dropped_branches:
-            parts.append(f"{self.dropped_branches} "
-                         f"{_plural(self.dropped_branches, 'branch')} dropped")
+            parts.append(f"{plural(self.dropped_branches, 'branch')} dropped")
         return "; ".join(parts) + "." if parts else None
 
 
@@ -200,11 +198,3 @@ class SearchResult(BaseModel):
             return list(self.candidates)
         by_id = {candidate.id: candidate for candidate in self.candidates}
         return [by_id[ranked.candidate_id] for ranked in self.ranking.candidates]
-
-
-def _plural(count: int, word: str) -> str:
-    if count == 1:
-        return word
-    if word.endswith("y"):
-        return word[:-1] + "ies"
-    return word + ("es" if word.endswith("ch") else "s")

@@ -25,6 +25,7 @@ from plansearch.events import (
     SearchEvent,
     StageStarted,
 )
+from plansearch.words import plural
 
 from .wire import ProgressToken
 
@@ -43,11 +44,6 @@ STAGE_WORDS = {
     "tests": "writing tests",
 }
 """What each stage of the engine does, in words."""
-
-
-def plural(count: int, noun: str) -> str:
-    """``1 candidate``, ``2 candidates``, ``1,234 tokens``."""
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 @dataclass

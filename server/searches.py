@@ -33,13 +33,14 @@ from plansearch.models.errors import ModelError
 from plansearch.problem import ProblemError
 from plansearch.result import Candidate, SearchResult
 from plansearch.search import Search
+from plansearch.words import plural
 from plansearch.workbench import Target as SearchTarget
 from plansearch.workbench import Workbench
 
 from .documents import DocumentCache, DocumentError, columns, file_name
 from .engine import EngineThread
 from .options import parse_overrides
-from .progress import ProgressReporter, plural
+from .progress import ProgressReporter
 from .targets import Target, TargetError, resolve
 from .wire import (
     GENERATE,

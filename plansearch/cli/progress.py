@@ -13,7 +13,6 @@ from typing import Any
 
 from rich.console import Console
 
-from plansearch.cli.render import plural
 from plansearch.events import (
     BranchDropped,
     CallFinished,
@@ -26,6 +25,7 @@ from plansearch.events import (
     SearchFinished,
     StageStarted,
 )
+from plansearch.words import plural
 
 
 class ProgressLines:

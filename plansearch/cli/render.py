@@ -27,6 +27,7 @@ from plansearch.events import (
 from plansearch.ranking import RankedCandidate, Ranking
 from plansearch.result import Candidate, FinishReason, SearchResult, SearchStats
 from plansearch.types import TestStatus
+from plansearch.words import plural
 
 STATUS_STYLES = {TestStatus.PASS: "green", TestStatus.FAIL: "red"}
 
@@ -179,8 +180,8 @@ def summary(result: SearchResult) -> Text:
     if result.isolation:
         text.append(f"\nsandbox: {result.isolation}", style="dim")
     if stats.dropped_branches or stats.parse_failures:
-        text.append(f"\n{plural(stats.dropped_branches, 'branch', 'branches')} dropped, "
-                    f"{plural(stats.parse_failures, 'unparsable reply', 'unparsable replies')}",
+        text.append(f"\n{plural(stats.dropped_branches, 'branch')} dropped, "
+                    f"{plural(stats.parse_failures, 'unparsable reply')}",
                     style="yellow")
     for error in result.errors[:5]:
         text.append(f"\n  {error}", style="yellow")
@@ -232,8 +233,3 @@ def show_candidate(
     usage = candidate.branch_usage
     console.print(f"[dim]branch tokens: {usage.input_tokens:,} in, "
                   f"{usage.output_tokens:,} out[/dim]")
-
-
-def plural(count: int, word: str, many: str | None = None) -> str:
-    """`count` and the word for that many: "1 candidate", "2 candidates"."""
-    return f"{count} {word if count == 1 else many or word + 's'}"
