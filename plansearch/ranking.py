@@ -36,6 +36,7 @@ from plansearch.types import (
     TestOutcome,
     TestStatus,
 )
+from plansearch.words import plural
 
 if TYPE_CHECKING:  # result.py holds a Ranking, so import Candidate for typing only
     from plansearch.result import Candidate
@@ -278,7 +279,7 @@ def _flags(score: _Score) -> list[str]:
         flags.append("may special-case the tests")
     if score.in_process_passed:
         count = score.in_process_passed
-        flags.append(f"{count} verdict{'s' if count > 1 else ''} in-process")
+        flags.append(f"{plural(count, 'verdict')} in-process")
     return flags
 
 
@@ -330,7 +331,7 @@ def _explain(
         result = f"passes {score.passed} of {trusted} trusted tests"
     others = cluster_size - 1
     if others > 0:
-        result += f"; same behaviour as {others} other{'s' if others > 1 else ''}"
+        result += f"; same behaviour as {plural(others, 'other')}"
     elif clusters > 1:
         result += "; behaves unlike every other candidate"
     if score.unwanted_effects or score.special_casing:

@@ -30,6 +30,7 @@ from plansearch.strategies import Strategy, make_strategy
 from plansearch.strategies.direct import DirectCandidate
 from plansearch.testsources.generated import generate_tests
 from plansearch.types import TestCase
+from plansearch.words import plural
 
 if TYPE_CHECKING:
     from plansearch.execution.executor import Executor
@@ -236,11 +237,9 @@ def no_candidate_message(stats: SearchStats, errors: Sequence[str]) -> str:
         first = f": {errors[0]}" if errors else ""
         return f"No candidate: every model call failed{first}"
     if stats.parse_failures:
-        replies = "reply" if stats.parse_failures == 1 else "replies"
-        dropped = "branch" if stats.dropped_branches == 1 else "branches"
-        return (f"No candidate: {stats.parse_failures} {replies} could not be parsed, "
-                f"{stats.dropped_branches} {dropped} dropped: the model may not follow the "
-                "format; see the log.")
+        return (f"No candidate: {plural(stats.parse_failures, 'reply')} could not be parsed, "
+                f"{plural(stats.dropped_branches, 'branch')} dropped: the model may not "
+                "follow the format; see the log.")
     summary = stats.failure_summary()
     return f"No candidate: {summary}" if summary else "No candidate: the model wrote no program."
 

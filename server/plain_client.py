@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
+from plansearch.words import plural
+
 from . import searches
 from .apply import ApplyServices, apply_candidate
 from .wire import CandidateItem, GenerateParams, GenerateResult, parse_params
@@ -105,9 +107,9 @@ async def _choose(ask: Ask, outcome: GenerateResult) -> str | None:
         titles[text] = item.id
     count = len(outcome.candidates)
     kinds = len(distinct)
-    groups = f", {kinds} {'behaviour' if kinds == 1 else 'behaviours'}" if kinds < count else ""
+    groups = f", {plural(kinds, 'behaviour')}" if kinds < count else ""
     listed = f" (the best {len(titles)} are listed)" if len(titles) < kinds else ""
-    message = (f"PlanSearch: {count} {'candidate' if count == 1 else 'candidates'} for "
+    message = (f"PlanSearch: {plural(count, 'candidate')} for "
                f"{outcome.target}{groups} ({outcome.finish_reason}). Choose one to apply"
                f"{listed}")
     answer = await ask(types.ShowMessageRequestParams(

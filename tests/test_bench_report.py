@@ -82,3 +82,20 @@ def test_the_report_goes_to_the_project_or_the_user_data_folder(
     assert default_report_path("livecodebench", loose, when) == (
         tmp_path / "data" / "plansearch" / "bench" / "livecodebench-20250501-123005.json"
     )
+
+
+def test_the_lines_around_a_run_count_in_words() -> None:
+    from plansearch.cli.bench_command import _plan_line, _progress_line
+    from plansearch.config import Settings
+    from plansearch.result import FinishReason
+
+    plan = _plan_line(1, ["plansearch"], Settings(), samples=1, judge_pairs=0)
+    assert plan.startswith("1 problem x 1 strategy (plansearch) = 1 search on ")
+    assert "at most 1 candidate each" in plan
+    single = ProblemOutcome(task_id="t1", strategy="repeated", n=1, c_hidden=1, n_public_pass=1,
+                            c_public_and_hidden=1, public_tests=1, output_tokens=10, calls=1,
+                            judge=JudgeOutcome(pairs=1, different=1, calls=1),
+                            finish_reason=FinishReason.COMPLETED)
+    assert _progress_line(single) == ("t1 [repeated] 1 candidate: 1 correct, 1 pass public, "
+                                      "1 call (0 cached); judge: 1 of 1 pair differ, 1 call "
+                                      "(0 cached)")

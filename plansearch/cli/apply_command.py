@@ -19,6 +19,7 @@ from rich.syntax import Syntax
 
 from plansearch.cli.errors import CliError
 from plansearch.cli.stored_target import StoredTarget
+from plansearch.words import plural
 
 if TYPE_CHECKING:
     from plansearch.problem import Problem
@@ -118,8 +119,7 @@ def _chosen(result: SearchResult, rank: int, candidate_id: str | None) -> Candid
             raise CliError(f"the run has no candidate {candidate_id} (it has {ids})")
         return found
     if not 1 <= rank <= len(ranked):
-        raise CliError(f"--rank {rank}: the run has {len(ranked)} candidate"
-                       f"{'' if len(ranked) == 1 else 's'}")
+        raise CliError(f"--rank {rank}: the run has {plural(len(ranked), 'candidate')}")
     return ranked[rank - 1]
 
 

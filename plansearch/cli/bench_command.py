@@ -19,6 +19,7 @@ from plansearch.budget import PRESETS
 from plansearch.cli.errors import CliError
 from plansearch.cli.settings_args import add_settings_arguments
 from plansearch.config import Settings, StrategyName
+from plansearch.words import plural
 
 if TYPE_CHECKING:
     from plansearch.bench.cluster.driver import ClusterStatus
@@ -186,15 +187,15 @@ def _on_cluster(
     def progress(outcome: ProblemOutcome, status: ClusterStatus) -> None:
         retried = f", retried {outcome.retried}x" if outcome.retried else ""
         _say(err, f"{_progress_line(outcome)} | {outcome.node}{retried} | "
-             f"{_count(status.nodes, 'node')}, {status.tasks_in_flight} problems and "
+             f"{plural(status.nodes, 'node')}, {status.tasks_in_flight} problems and "
              f"{status.calls_in_flight} model calls in flight")
 
     tasks, strategies, options = work
     try:
         with ClusterRun(resolve_address(address), settings, per_cpu) as cluster:
             status = cluster.status()
-            _say(err, f"Ray cluster at {cluster.address}: {_count(status.nodes, 'node')}, "
-                 f"{_count(status.cpus, 'CPU')}, {per_cpu} problems per CPU at once; one "
+            _say(err, f"Ray cluster at {cluster.address}: {plural(status.nodes, 'node')}, "
+                 f"{plural(status.cpus, 'CPU')}, {per_cpu} problems per CPU at once; one "
                  f"limit on model calls in flight for the whole cluster (now "
                  f"{status.call_limit}, at most {settings.concurrency})")
             return cluster.evaluate(tasks, strategies, options, on_outcome=progress)
@@ -270,10 +271,6 @@ def _say(console: Console, text: str) -> None:
     console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"
-
-
 def _plan_line(
     tasks: int, strategies: list[StrategyName], settings: Settings, samples: int | None,
     judge_pairs: int,
@@ -286,11 +283,11 @@ def _plan_line(
     most = samples or settings.max_candidates or preset.limits.max_candidates
     limits = [f"up to {calls} model calls" if calls else "no call limit"]
     if most:
-        limits.append(f"at most {most} candidates")
-    kinds = "strategy" if len(strategies) == 1 else "strategies"
+        limits.append(f"at most {plural(most, 'candidate')}")
     searches = tasks * len(strategies)
-    line = (f"{tasks} problems x {len(strategies)} {kinds} ({', '.join(strategies)}) = "
-            f"{searches} searches on {settings.model_name}, budget {settings.budget} "
+    line = (f"{plural(tasks, 'problem')} x {plural(len(strategies), 'strategy')} "
+            f"({', '.join(strategies)}) = {plural(searches, 'search')} on "
+            f"{settings.model_name}, budget {settings.budget} "
             f"({' and '.join(limits)} each)")
     if judge_pairs:
         judged = most_calls(most, judge_pairs)
@@ -302,11 +299,11 @@ def _plan_line(
 def _progress_line(outcome: ProblemOutcome) -> str:
     if outcome.failed:
         return f"{outcome.task_id} [{outcome.strategy}] failed: {outcome.message}"
-    line = (f"{outcome.task_id} [{outcome.strategy}] {outcome.n} candidates: "
+    line = (f"{outcome.task_id} [{outcome.strategy}] {plural(outcome.n, 'candidate')}: "
             f"{outcome.c_hidden} correct, {outcome.n_public_pass} pass public, "
-            f"{outcome.calls} calls ({outcome.cached_calls} cached)")
+            f"{plural(outcome.calls, 'call')} ({outcome.cached_calls} cached)")
     if outcome.judge is not None:
         judge = outcome.judge
-        line += (f"; judge: {judge.different} of {judge.pairs} pairs differ, {judge.calls} "
-                 f"calls ({judge.cached_calls} cached)")
+        line += (f"; judge: {judge.different} of {plural(judge.pairs, 'pair')} differ, "
+                 f"{plural(judge.calls, 'call')} ({judge.cached_calls} cached)")
     return line

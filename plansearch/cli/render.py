@@ -143,8 +143,7 @@ def _tests_cell(place: RankedCandidate | None) -> Text:
         text.append(f"\n{failure.test_id}: {shown}", style="dim")
     if place.cluster_size > 1:
         others = place.cluster_size - 1
-        text.append(f"\nsame behaviour as {others} other{'s' if others > 1 else ''}",
-                    style="dim")
+        text.append(f"\nsame behaviour as {plural(others, 'other')}", style="dim")
     for flag in place.flags:
         text.append(f"\n⚠ {flag}", style="yellow")
     return text

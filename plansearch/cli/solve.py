@@ -23,6 +23,7 @@ from plansearch.models.errors import ModelError
 from plansearch.problem import ProblemError
 from plansearch.result import FinishReason, SearchResult
 from plansearch.testsources.collect import describe, find_workspace
+from plansearch.words import plural
 from plansearch.workbench import Target, Workbench
 
 EXIT_OK = 0
@@ -84,7 +85,9 @@ def run_solve(args: argparse.Namespace, settings: Settings) -> int:
     elif args.show is not None:
         ranked = result.ranked_candidates()
         if not 1 <= args.show <= len(ranked):
-            raise CliError(f"--show {args.show}: there are {len(ranked)} candidates")
+            count = plural(len(ranked), "candidate")
+            raise CliError(f"--show {args.show}: there {'is' if len(ranked) == 1 else 'are'} "
+                           f"{count}")
         show_candidate(out, result, ranked[args.show - 1], args.show)
     else:
         if result.candidates:

@@ -19,6 +19,7 @@ from plansearch.cli.errors import CliError
 from plansearch.cli.settings_args import add_test_arguments
 from plansearch.cli.stored_target import StoredTarget
 from plansearch.config import Settings
+from plansearch.words import plural
 
 if TYPE_CHECKING:
     from watchfiles import Change
@@ -69,7 +70,7 @@ def run_watch(args: argparse.Namespace, settings: Settings) -> int:
                     raise target.no_run()
                 err.print(f"run {stored.run_id[:8]} of "
                           f"{stored.created.astimezone():%Y-%m-%d %H:%M}: "
-                          f"{len(stored.result.candidates)} candidates")
+                          f"{plural(len(stored.result.candidates), 'candidate')}")
                 watcher = _Watcher(bench, stored, target.workspace.resolve(), settings,
                                    Console(), err)
                 await watcher.run(once=args.once)
@@ -135,8 +136,10 @@ class _Watcher:
         again = await self.bench.rerun(self.stored, self.workspace)
         result = self.stored.result.model_copy(
             update={"tests": again.tests, "runs": again.runs, "ranking": again.ranking})
-        self.err.print(f"{what}: {again.ranking.passing} of {len(result.candidates)} candidates "
-                       f"pass all {again.ranking.trusted_tests} trusted tests "
+        trusted = again.ranking.trusted_tests
+        every = "the trusted test" if trusted == 1 else f"all {trusted} trusted tests"
+        self.err.print(f"{what}: {again.ranking.passing} of "
+                       f"{plural(len(result.candidates), 'candidate')} pass {every} "
                        f"({describe(again.tests)})")
         self.out.print(candidates_table(result))
 
