@@ -19,11 +19,12 @@ from plansearch.candidate_testing import with_code_findings
 from plansearch.execution.executor import Executor
 from plansearch.execution.hiding import hidden_paths
 from plansearch.execution.limits import Limits
-from plansearch.execution.sandbox import LEVELS, level_available
+from plansearch.execution.sandbox import LEVELS
 from plansearch.problem import Example, Problem
 from plansearch.ranking import rank
 from plansearch.result import Candidate
 from plansearch.types import CandidateRun, Program, TestCase, TestStatus
+from tests.support.isolation import require_level
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -219,9 +220,7 @@ def double(x):
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module", params=LEVELS)
 async def executor(request: pytest.FixtureRequest) -> AsyncIterator[Executor]:
-    available, reason = level_available(request.param)
-    if not available:
-        pytest.skip(f"isolation level {request.param} is not available here: {reason}")
+    require_level(request.param)
     async with Executor(workers=2, limits=LIMITS, isolation=request.param) as started:
         yield started
 

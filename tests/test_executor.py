@@ -31,6 +31,7 @@ from plansearch.execution.sandbox import (
     level_available,
 )
 from plansearch.types import CandidateRun, Program, TestCase, TestStatus
+from tests.support.isolation import require_level
 
 module_loop = pytest.mark.asyncio(loop_scope="module")
 
@@ -77,9 +78,7 @@ ADD = program("def f(a, b):\n    return a + b\n")
 @pytest.mark.parametrize("level", LEVELS)
 @module_loop
 async def test_each_status_at_each_level(level: str) -> None:
-    available, reason = level_available(level)  # type: ignore[arg-type]
-    if not available:
-        pytest.skip(f"isolation level {level} is not available here: {reason}")
+    require_level(level)  # type: ignore[arg-type]
     source = "import time\ndef f(a, b):\n    if a < 0:\n        time.sleep(30)\n    return a + b\n"
     tests = [
         value_test("f(1, 2)", "3", "pass"),

@@ -27,7 +27,7 @@ from plansearch.execution.launch import (
     worker_spec,
 )
 from plansearch.execution.limits import Limits
-from plansearch.execution.sandbox import level_available
+from tests.support.isolation import require_level
 
 REPO = Path(__file__).resolve().parent.parent
 SECRET = "SECRET-EXPECTED-VALUE"
@@ -310,9 +310,7 @@ def run_in_sandbox(
 ) -> dict[str, object]:
     """What a process sees in a sandbox at `level` with `ws` bound and its tests hidden: the
     `files` read, the `dirs` listed and written to (names relative to both `ws` and `real`)."""
-    available, reason = level_available(level)
-    if not available:
-        pytest.skip(f"isolation level {level} is not available here: {reason}")
+    require_level(level)
     hidden = hidden_paths(ws, [ws / "problem.py"])
     spec = worker_spec(level, Limits(), "psc-test", paths=[str(ws)], hidden=hidden)
     if files is None:

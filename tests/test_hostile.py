@@ -21,8 +21,9 @@ import pytest_asyncio
 
 from plansearch.execution.executor import Executor
 from plansearch.execution.limits import Limits
-from plansearch.execution.sandbox import LEVELS, level_available
+from plansearch.execution.sandbox import LEVELS
 from plansearch.types import CandidateRun, Program, TestCase, TestStatus
+from tests.support.isolation import require_level
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -46,9 +47,7 @@ AFTER = TestCase(id="after", kind="docstring", source="docstring", call="1 + 1",
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module", params=LEVELS)
 async def executor(request: pytest.FixtureRequest) -> AsyncIterator[Executor]:
-    available, reason = level_available(request.param)
-    if not available:
-        pytest.skip(f"isolation level {request.param} is not available here: {reason}")
+    require_level(request.param)
     async with Executor(workers=2, limits=LIMITS, isolation=request.param) as started:
         yield started
 
