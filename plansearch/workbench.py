@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("plansearch")
 
+
 class KeySource(Protocol):
     """API keys a front end holds (the editor's secret storage)."""
 
@@ -56,6 +57,7 @@ class KeySource(Protocol):
     def remember(self, key: SecretStr) -> None:
         """A key the settings found elsewhere (a config file): to scrub from logs too."""
         ...
+
 
 _ExecutorKey = tuple["Limits", str, tuple[Path, ...], tuple[str, ...]]
 
