@@ -309,6 +309,26 @@ async def test_pytest_functions_by_name(executor: Executor) -> None:
     assert "not yet" in result.outcomes[5].message
 
 
+@module_loop
+async def test_async_workspace_tests_are_awaited(executor: Executor) -> None:
+    code = (
+        "import asyncio\n"
+        "from candidate import f\n"
+        "async def test_right():\n"
+        "    await asyncio.sleep(0)\n"
+        "    assert f(1, 2) == 3\n"
+        "async def test_wrong():\n"
+        "    assert f(1, 2) == 4\n"
+        "class TestAsync:\n"
+        "    async def test_method(self):\n"
+        "        assert f(2, 2) == 5\n"
+    )
+    names = ["test_right", "test_wrong", "TestAsync::test_method"]
+    tests = [code_test(code, kind="pytest", test_id=name, function=name) for name in names]
+    result = await executor.run(ADD, tests)
+    assert statuses(result) == [S.PASS, S.FAIL, S.FAIL]
+
+
 # stdin/stdout programs
 
 

@@ -763,7 +763,7 @@ class _Runner:
             )
             try:
                 with _fixtures(function, arguments, self._setup.scratch) as complete:
-                    function(**complete)
+                    _finish(function(**complete))
             except AssertionError as exc:
                 if not label:
                     raise
@@ -825,6 +825,17 @@ def _parametrize(function: Callable[..., Any]) -> list[dict[str, Any]]:
         {key: value for part in combination for key, value in part.items()}
         for combination in itertools.product(*axes)
     ]
+
+
+def _finish(returned: object) -> None:
+    """Run an ``async def`` test's coroutine to its end, as pytest-asyncio would: calling
+    the function only made it, and an unawaited test would pass whatever it asserts."""
+    import inspect
+
+    if inspect.iscoroutine(returned):
+        import asyncio
+
+        asyncio.run(returned)
 
 
 @contextmanager
