@@ -310,7 +310,7 @@ async def test_pytest_functions_by_name(executor: Executor) -> None:
 
 
 @module_loop
-async def test_async_workspace_tests_are_awaited(executor: Executor) -> None:
+async def test_async_tests_are_awaited_and_yield_tests_refused(executor: Executor) -> None:
     code = (
         "import asyncio\n"
         "from candidate import f\n"
@@ -322,11 +322,14 @@ async def test_async_workspace_tests_are_awaited(executor: Executor) -> None:
         "class TestAsync:\n"
         "    async def test_method(self):\n"
         "        assert f(2, 2) == 5\n"
+        "def test_yields():\n"
+        "    yield f(1, 2) == 4\n"
     )
-    names = ["test_right", "test_wrong", "TestAsync::test_method"]
+    names = ["test_right", "test_wrong", "TestAsync::test_method", "test_yields"]
     tests = [code_test(code, kind="pytest", test_id=name, function=name) for name in names]
     result = await executor.run(ADD, tests)
-    assert statuses(result) == [S.PASS, S.FAIL, S.FAIL]
+    assert statuses(result) == [S.PASS, S.FAIL, S.FAIL, S.ERROR]
+    assert "yield tests" in result.outcomes[3].message
 
 
 # stdin/stdout programs

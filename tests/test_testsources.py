@@ -69,6 +69,16 @@ PRICING_TESTS = """\
         assert compute_total([10.0]) == 12.0
 
 
+    def test_yields():
+        yield compute_total([1.0]) == 99
+
+
+    def test_with_a_generator_inside():
+        def doubled():
+            yield compute_total([1.0]) * 2
+        assert list(doubled()) == [2.4]
+
+
     class TestTotal:
         def test_in_class(self):
             assert compute_total([5.0]) == 6.0
@@ -153,6 +163,7 @@ def test_workspace_discovery_finds_the_tests_that_use_the_function(tmp_path: Pat
         "tests/test_pricing.py::test_via_module_alias",
         "tests/test_pricing.py::test_via_helper",
         "tests/test_pricing.py::test_async_total",
+        "tests/test_pricing.py::test_with_a_generator_inside",
         "tests/test_pricing.py::TestTotal::test_in_class",
         "tests/test_pricing.py::TotalCase::test_unittest_style",
         "tests/test_star.py::test_star",

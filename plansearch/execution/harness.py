@@ -829,13 +829,16 @@ def _parametrize(function: Callable[..., Any]) -> list[dict[str, Any]]:
 
 def _finish(returned: object) -> None:
     """Run an ``async def`` test's coroutine to its end, as pytest-asyncio would: calling
-    the function only made it, and an unawaited test would pass whatever it asserts."""
+    the function only made it, and an unawaited test would pass whatever it asserts. A
+    generator is refused for the same reason (pytest no longer runs yield tests)."""
     import inspect
 
     if inspect.iscoroutine(returned):
         import asyncio
 
         asyncio.run(returned)
+    elif inspect.isgenerator(returned):
+        raise TypeError("a test that yields is not run (pytest removed yield tests in 4.0)")
 
 
 @contextmanager

@@ -256,12 +256,25 @@ def _is_test_class(node: ast.ClassDef) -> bool:
 
 
 def _runnable(node: FunctionNode, *, method: bool) -> bool:
-    """Callable without pytest: no required arguments (fixtures) and no skip marks."""
+    """Callable without pytest: no required arguments (fixtures), no skip marks, and not a
+    generator (pytest ignores yield tests)."""
     args = node.args
     positional = [*args.posonlyargs, *args.args][1 if method else 0 :]
     required = len(positional) - len(args.defaults)
     required += sum(default is None for default in args.kw_defaults)
-    return required <= 0 and not _marked_skip(node)
+    return required <= 0 and not _marked_skip(node) and not _yields(node)
+
+
+def _yields(function: FunctionNode) -> bool:
+    """Whether `function` itself (not a function nested in it) yields."""
+    todo: list[ast.AST] = list(function.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Yield | ast.YieldFrom):
+            return True
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
+            todo.extend(ast.iter_child_nodes(node))
+    return False
 
 
 def _marked_skip(node: FunctionNode | ast.ClassDef) -> bool:
