@@ -332,6 +332,43 @@ async def test_async_tests_are_awaited_and_yield_tests_refused(executor: Executo
     assert "yield tests" in result.outcomes[3].message
 
 
+@module_loop
+async def test_class_tests_are_set_up_and_torn_down_as_pytest_does(executor: Executor) -> None:
+    code = (
+        "import unittest\n"
+        "from candidate import f\n"
+        "class TestUnit(unittest.TestCase):\n"
+        "    @classmethod\n"
+        "    def setUpClass(cls):\n"
+        "        cls.base = 1\n"
+        "    def setUp(self):\n"
+        "        self.a = self.base\n"
+        "        self.addCleanup(print, 'cleaned up')\n"
+        "    def test_right(self):\n"
+        "        self.assertEqual(f(self.a, 2), 3)\n"
+        "    def test_wrong(self):\n"
+        "        self.assertEqual(f(self.a, 2), 4)\n"
+        "class TestPlain:\n"
+        "    @classmethod\n"
+        "    def setup_class(cls):\n"
+        "        cls.base = 2\n"
+        "    def setup_method(self, method):\n"
+        "        self.a = self.base\n"
+        "    def teardown_method(self, method):\n"
+        "        assert self.a == 2, 'torn down'\n"
+        "    def test_right(self):\n"
+        "        assert f(self.a, 1) == 3\n"
+        "    def test_changes_what_teardown_checks(self):\n"
+        "        self.a = 5\n"
+    )
+    names = ["TestUnit::test_right", "TestUnit::test_wrong", "TestPlain::test_right",
+             "TestPlain::test_changes_what_teardown_checks"]
+    tests = [code_test(code, kind="pytest", test_id=name, function=name) for name in names]
+    result = await executor.run(ADD, tests)
+    assert statuses(result) == [S.PASS, S.FAIL, S.PASS, S.FAIL]
+    assert "torn down" in result.outcomes[3].message
+
+
 # stdin/stdout programs
 
 

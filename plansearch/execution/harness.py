@@ -749,20 +749,16 @@ class _Runner:
         module = self._test_module(test)
         name: str = test["function"] or ""
         owner, _, function_name = name.replace("::", ".").rpartition(".")
-        if owner:
-            instance = getattr(module, owner)()
-            setup_method = getattr(instance, "setup_method", None)
-            function = getattr(instance, function_name)
-            if setup_method is not None:
-                setup_method(function)
-        else:
-            function = getattr(module, function_name)
-        for arguments in _parametrize(function):
+        holder = getattr(module, owner) if owner else module
+        for arguments in _parametrize(getattr(holder, function_name)):
             label = ", ".join(
                 f"{key}={compare.short_repr(value, 60)}" for key, value in arguments.items()
             )
             try:
-                with _fixtures(function, arguments, self._setup.scratch) as complete:
+                with (
+                    _set_up(holder, function_name) as function,
+                    _fixtures(function, arguments, self._setup.scratch) as complete,
+                ):
                     _finish(function(**complete))
             except AssertionError as exc:
                 if not label:
@@ -825,6 +821,48 @@ def _parametrize(function: Callable[..., Any]) -> list[dict[str, Any]]:
         {key: value for part in combination for key, value in part.items()}
         for combination in itertools.product(*axes)
     ]
+
+
+@contextmanager
+def _set_up(holder: Any, name: str) -> Iterator[Callable[..., Any]]:
+    """The test `name` of `holder` (a module or a class), as pytest runs it: a method on a
+    fresh instance, between the class's setup and teardown (``setup_class``,
+    ``setup_method``... or a ``unittest.TestCase``'s ``setUpClass``, ``setUp``...)."""
+    if isinstance(holder, types.ModuleType):
+        yield getattr(holder, name)
+        return
+    unittest = sys.modules.get("unittest")  # imported by the test file if it uses it
+    if unittest is not None and issubclass(holder, unittest.TestCase):
+        holder.setUpClass()
+        try:
+            case = holder(name)
+            case.setUp()
+            try:
+                yield getattr(case, name)
+            finally:
+                case.tearDown()
+                case.doCleanups()
+        finally:
+            holder.tearDownClass()
+            holder.doClassCleanups()
+        return
+    _call_if_defined(holder, "setup_class")
+    try:
+        instance = holder()
+        method = getattr(instance, name)
+        _call_if_defined(instance, "setup_method", method)
+        try:
+            yield method
+        finally:
+            _call_if_defined(instance, "teardown_method", method)
+    finally:
+        _call_if_defined(holder, "teardown_class")
+
+
+def _call_if_defined(owner: Any, hook: str, *arguments: Any) -> None:
+    function = getattr(owner, hook, None)
+    if function is not None:
+        function(*arguments)
 
 
 def _finish(returned: object) -> None:
